@@ -1,0 +1,29 @@
+"""`python -m sim COMMAND ...` — dispatch only; each command lives in its own module."""
+
+from __future__ import annotations
+
+import sys
+
+USAGE = """usage: python -m sim COMMAND [ARGS]
+
+commands:
+  run         simulate a scenario (or a Hydra multirun sweep with -m); `python -m sim run --help`
+"""
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if not argv or argv[0] in {"-h", "--help", "help"}:
+        print(USAGE)
+        return 0 if argv else 2
+    command, rest = argv[0], argv[1:]
+    if command == "run":
+        from sim.cli import run_command
+
+        return run_command(rest)
+    print(f"sim: unknown command {command!r}: allowed are run\n\n{USAGE}", file=sys.stderr)
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

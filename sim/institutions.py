@@ -1,0 +1,93 @@
+"""Institutional agents: chain leaders (链主), the lender, the municipal government, MIIT.
+
+They are few, so they are ordinary ``mesa.Agent`` objects; each acts on the firm columns in bulk.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import mesa
+import numpy as np
+
+if TYPE_CHECKING:
+    from sim.model import SMEModel
+
+INSTRUMENTS = ("rd_subsidy", "awards", "digital_vouchers", "interest_subsidy")
+
+
+class ChainLeader(mesa.Agent):
+    """A large firm (e.g. Changan, Seres, BOE) that may open orders, data and receivables to its SMEs."""
+
+    def __init__(self, model: SMEModel, name: str, cluster: int) -> None:
+        super().__init__(model)
+        self.name = name
+        self.cluster = cluster
+        self.open_orders = False
+        self.open_data = False
+        self.open_receivables = False
+
+    def decide_openness(self) -> None:
+        """Each quarter, open each channel with the probability the openness lever sets."""
+        lever = self.model.policy.chain_leaders
+        u = self.model.streams["leaders"].random(3)
+        self.open_orders = bool(u[0] < lever.orders_openness)
+        self.open_data = bool(u[1] < lever.data_openness)
+        self.open_receivables = bool(u[2] < lever.receivables_openness)
+
+
+class Lender(mesa.Agent):
+    """The banking system as one lender: scores applications on financial and non-financial signals,
+    approves stochastically, and rations by score when new lending would exceed its capacity."""
+
+    def approve(self, logit: np.ndarray, amount: np.ndarray, u: np.ndarray, capacity: float) -> np.ndarray:
+        approved = u < 1.0 / (1.0 + np.exp(-logit))
+        if approved.any() and amount[approved].sum() > capacity:
+            order = np.flatnonzero(approved)[np.argsort(-logit[approved], kind="stable")]
+            within = np.cumsum(amount[order]) <= capacity
+            approved[:] = False
+            approved[order[within]] = True
+        return approved
+
+
+class MunicipalGovernment(mesa.Agent):
+    """Pays subsidies and awards from a yearly budget and keeps the ledger by instrument.
+
+    When a payment would overrun the budget, every claimant of that payment gets the same share of
+    its claim (pro rata), so spending never exceeds a budget that is set."""
+
+    def __init__(self, model: SMEModel, annual_budget: float | None) -> None:
+        super().__init__(model)
+        self.annual_budget = annual_budget
+        self.spent_this_year = 0.0
+        self.quarter_spending = dict.fromkeys(INSTRUMENTS, 0.0)
+        self.funding_ratio = 1.0  # share of last claims paid: firms expect it next quarter
+
+    def new_quarter(self, first_of_year: bool) -> None:
+        if first_of_year:
+            self.spent_this_year = 0.0
+        self.quarter_spending = dict.fromkeys(INSTRUMENTS, 0.0)
+
+    def pay(self, instrument: str, claims: np.ndarray) -> np.ndarray:
+        total = float(claims.sum())
+        if total <= 0.0:
+            return np.zeros_like(claims)
+        ratio = 1.0
+        if self.annual_budget is not None:
+            remaining = max(self.annual_budget - self.spent_this_year, 0.0)
+            ratio = min(1.0, remaining / total)
+        paid = claims * ratio
+        spent = float(paid.sum())
+        self.spent_this_year += spent
+        self.quarter_spending[instrument] += spent
+        if instrument == "rd_subsidy":
+            self.funding_ratio = ratio
+        return paid
+
+
+class MIIT(mesa.Agent):
+    """The national ministry: grants little-giant (T3) titles in yearly batches and reviews the batch
+    from ``validity`` years earlier together with each new batch (their expiry falls in that quarter)."""
+
+    def batch_due(self, step: int) -> bool:
+        return self.model.calendar.t3_batch(step)

@@ -1,0 +1,124 @@
+"""Recognition, expiry and review (复核) of titles; dynamic entry-and-exit (有进有出); 免申即享.
+
+The calendar decides what fires in a quarter; the criteria live in ``sim.rules``; this module
+decides who applies, who is granted, who is renewed and who loses a title.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from sim import rules
+from sim.policies.subsidies import pay_first_recognition_awards
+
+if TYPE_CHECKING:
+    from sim.model import SMEModel
+
+
+def _shift(model: SMEModel) -> float:
+    r = model.policy.review
+    return r.strictness * r.strictness_points_span
+
+
+def _grant(model: SMEModel, idx: np.ndarray, tier: int) -> None:
+    f = model.firms
+    f.tier[idx] = tier
+    f.title_granted[idx] = model.quarter
+    f.title_expiry[idx] = model.quarter + 4 * model.policy.review.validity_years
+
+
+def review_expiring(model: SMEModel) -> None:
+    """Titles reaching their validity this quarter are reviewed: renewed if the firm still meets its
+    tier's criteria (with review strictness and expert noise), else dropped to the highest lower tier
+    it meets, with a fresh title, or to T0."""
+    f, n, q = model.firms, model.firms.n, model.quarter
+    noise = model.streams["review"].standard_normal(n)
+    due = np.flatnonzero(f.alive[:n] & (f.tier[:n] > 0) & (f.title_expiry[:n] == q))
+    if not len(due):
+        return
+    shift = _shift(model)
+    cap = model.region.sme_revenue_cap
+    noise_pts = model.unc.review_noise_points * noise[due]
+    for tier in (rules.T3, rules.T2, rules.T1):
+        at = f.tier[due] == tier
+        if not at.any():
+            continue
+        idx = due[at]
+        keep = rules.eligible_for(tier, f, idx, q, shift + noise_pts[at], cap)
+        f.title_expiry[idx[keep]] = q + 4 * model.policy.review.validity_years
+        model.counters[f"renewed_T{tier}"] += int(keep.sum())
+        lost = idx[~keep]
+        model.counters[f"lost_review_T{tier}"] += len(lost)
+        _demote(model, lost, from_tier=tier, shift=shift)
+
+
+def _demote(model: SMEModel, idx: np.ndarray, from_tier: int, shift: float) -> None:
+    f, q, cap = model.firms, model.quarter, model.region.sme_revenue_cap
+    remaining = idx
+    for lower in range(from_tier - 1, 0, -1):
+        if not len(remaining):
+            return
+        ok = rules.eligible_for(lower, f, remaining, q, shift, cap)
+        _grant(model, remaining[ok], lower)
+        model.counters[f"demoted_into_T{lower}"] += int(ok.sum())
+        remaining = remaining[~ok]
+    f.tier[remaining] = rules.T0
+    f.title_granted[remaining] = -1
+    f.title_expiry[remaining] = -1
+    model.counters["demoted_into_T0"] += len(remaining)
+
+
+def dynamic_exit(model: SMEModel) -> None:
+    """有进有出: a yearly spot check (in Q4) revokes titles of holders far below the pass line."""
+    r = model.policy.review
+    if not r.dynamic_exit or model.calendar.year_quarter(model.quarter)[1] != 4:
+        return
+    f, n, q = model.firms, model.firms.n, model.quarter
+    for tier in (rules.T1, rules.T2, rules.T3):
+        idx = np.flatnonzero(f.alive[:n] & (f.tier[:n] == tier))
+        if not len(idx):
+            continue
+        margin = rules.review_score_margin(tier, f, idx, q) - _shift(model)
+        out = idx[margin < -r.dynamic_exit_margin]
+        f.tier[out] = rules.T0
+        f.title_granted[out] = -1
+        f.title_expiry[out] = -1
+        model.counters[f"revoked_T{tier}"] += len(out)
+        model.counters["demoted_into_T0"] += len(out)
+
+
+def recognise(model: SMEModel) -> None:
+    """Grant titles due this quarter: T1 continuously (from its start), T2 in the municipal yearly
+    batch, T3 in MIIT's national batch. Each tier is open only to holders of the tier below (before
+    the T1 tier existed, ordinary SMEs could apply for T2 directly)."""
+    f, n, q, cal = model.firms, model.firms.n, model.quarter, model.calendar
+    unc, r = model.unc, model.policy.review
+    shift = _shift(model)
+    rounds = []
+    if cal.t1_open(q):
+        rounds.append((rules.T1, np.array([rules.T0]), unc.apply_t1, 1.0, r.auto_recognition))
+    if cal.t2_batch(q):
+        below = [rules.T1] if cal.t1_required_for_t2(q) else [rules.T0, rules.T1]
+        rounds.append((rules.T2, np.array(below), unc.apply_t2, unc.accept_t2, r.auto_recognition))
+    if model.miit.batch_due(q):
+        # 免申即享 is a municipal practice; MIIT's national batch always needs an application
+        rounds.append((rules.T3, np.array([rules.T2]), unc.apply_t3, unc.accept_t3, False))
+    if not rounds:
+        return
+    u_apply = model.streams["apply"].random(n)
+    u_accept = model.streams["accept"].random(n)
+    for tier, from_tiers, p_apply, p_accept, automatic in rounds:
+        cand = np.flatnonzero(f.alive[:n] & np.isin(f.tier[:n], from_tiers))
+        if not len(cand):
+            continue
+        applies = np.ones(len(cand), bool) if automatic else (u_apply[cand] < p_apply)
+        cand = cand[applies & (u_accept[cand] < p_accept)]
+        ok = rules.eligible_for(tier, f, cand, q, shift, model.region.sme_revenue_cap)
+        new = cand[ok]
+        for t in range(tier):  # leaving the tier it held
+            model.counters[f"promoted_T{t}"] += int((f.tier[new] == t).sum())
+        _grant(model, new, tier)
+        model.counters[f"recognised_T{tier}"] += len(new)
+        pay_first_recognition_awards(model, new, tier)
