@@ -136,6 +136,11 @@ class Calendar(Block):
     t2_batch_quarter: Annotated[int, Field(ge=1, le=4)] = 4
     t3_first_year: int = 2019  # 1st national batch of little giants
     t3_batch_quarter: Annotated[int, Field(ge=1, le=4)] = 3
+    # national little-giant batch sizes (MIIT notices, batches 1-5); MIIT's intake in a year scales
+    # with its batch size relative to the last listed year, which is also used for later years
+    t3_batch_sizes: dict[int, Annotated[float, Field(ge=0.0)]] = {
+        2019: 248, 2020: 1744, 2021: 2930, 2022: 4357, 2023: 3671,
+    }
 
 
 class Region(Block):

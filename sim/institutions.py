@@ -91,3 +91,13 @@ class MIIT(mesa.Agent):
 
     def batch_due(self, step: int) -> bool:
         return self.model.calendar.t3_batch(step)
+
+    def pass_probability(self, year: int, accept: float) -> float:
+        """Chance an eligible nominee passes: ``accept`` at the reference batch size, scaled by the
+        size of this year's national batch (the ministry's quota ramped up from 248 firms in 2019)."""
+        sizes = self.model.region.calendar.t3_batch_sizes
+        if not sizes:
+            return accept
+        ref_year = max(sizes)
+        size = sizes.get(year, sizes[ref_year] if year > ref_year else 0.0)
+        return min(1.0, accept * size / max(sizes[ref_year], 1e-9))

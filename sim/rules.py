@@ -102,17 +102,22 @@ def t2_eligible(f: FirmPopulation, idx: np.ndarray, step: int, shift: float = 0.
 
 
 # ------------------------------------------------------------------------------------------- T3
-def t3_eligible(f: FirmPopulation, idx: np.ndarray, step: int, shift: float = 0.0, sme_cap: float = 400.0) -> np.ndarray:
-    """All little-giant hard criteria. ``shift`` (review strictness, in points) tightens the R&D and
-    growth thresholds by shift/100 and the niche-share threshold by shift/200."""
+# how far one point of review strictness or expert noise moves the T3 thresholds (T3 has no score):
+# 15 points (strictness 1.0) -> R&D intensity +1.5 pp, growth and niche share +3 pp
+T3_SHIFT_RD, T3_SHIFT_GROWTH, T3_SHIFT_NICHE = 0.001, 0.002, 0.002
+
+
+def t3_eligible(f: FirmPopulation, idx: np.ndarray, step: int, shift: float | np.ndarray = 0.0,
+                sme_cap: float = 400.0) -> np.ndarray:
+    """All little-giant hard criteria; ``shift`` (strictness or noise, in points) tightens them."""
     rev = f.rev_y1[idx]
-    rd_need = np.where(rev >= 100.0, 0.03, np.where(rev >= 50.0, 0.06, np.inf)) + shift / 100.0
+    rd_need = np.where(rev >= 100.0, 0.03, np.where(rev >= 50.0, 0.06, np.inf)) + T3_SHIFT_RD * shift
     return (
         (f.age_years(idx, step) >= 3.0)
         & (f.main_share[idx] >= 0.70)
-        & (f.growth_two_year_avg(idx) >= 0.05 + shift / 100.0)
+        & (f.growth_two_year_avg(idx) >= 0.05 + T3_SHIFT_GROWTH * shift)
         & (f.debt_ratio(idx) <= 0.70)
-        & (f.niche_share(idx) >= 0.10 + shift / 200.0)
+        & (f.niche_share(idx) >= 0.10 + T3_SHIFT_NICHE * shift)
         & (f.rd_int_y1[idx] >= rd_need)
         & (f.rd_int_y2[idx] >= rd_need)
         & f.rd_institution[idx]

@@ -104,7 +104,8 @@ def recognise(model: SMEModel) -> None:
         rounds.append((rules.T2, np.array(below), unc.apply_t2, unc.accept_t2, r.auto_recognition))
     if model.miit.batch_due(q):
         # 免申即享 is a municipal practice; MIIT's national batch always needs an application
-        rounds.append((rules.T3, np.array([rules.T2]), unc.apply_t3, unc.accept_t3, False))
+        p_pass = model.miit.pass_probability(cal.year_quarter(q)[0], unc.accept_t3)
+        rounds.append((rules.T3, np.array([rules.T2]), unc.apply_t3, p_pass, False))
     if not rounds:
         return
     u_apply = model.streams["apply"].random(n)
