@@ -47,7 +47,7 @@ COLUMNS: dict[str, tuple[type, float | int | bool]] = {
     "niche_market": (np.float64, 1.0),  # size of its national niche market, M yuan
     "digital": (np.bool_, False),  # has used a digital/AI voucher
     "tier": (np.int8, 0),
-    "title_granted": (np.int32, -1),  # quarter its current title was granted
+    "title_granted": (np.int32, -1),  # quarter its current validity began (grant or renewal)
     "title_expiry": (np.int32, -1),  # quarter its current title expires and is reviewed
     "awarded": (np.int8, 0),  # bit k set: first-recognition award for tier k paid
     "distressed": (np.bool_, False),  # short of cash after credit this quarter

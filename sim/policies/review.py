@@ -47,6 +47,7 @@ def review_expiring(model: SMEModel) -> None:
             continue
         idx = due[at]
         keep = rules.eligible_for(tier, f, idx, q, shift + noise_pts[at], cap)
+        f.title_granted[idx[keep]] = q  # a renewal starts a new validity period
         f.title_expiry[idx[keep]] = q + 4 * model.policy.review.validity_years
         model.counters[f"renewed_T{tier}"] += int(keep.sum())
         lost = idx[~keep]

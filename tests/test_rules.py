@@ -1,0 +1,135 @@
+"""Criteria scoring against hand-worked firms (MIIT 2022 subset, see sim/rules.py)."""
+
+import numpy as np
+import pytest
+
+from sim import rules
+from sim.firms import COLUMNS, FirmPopulation
+
+STEP = 40  # 2028 Q1 when the run starts in 2018
+
+
+def one_firm(**state) -> tuple[FirmPopulation, np.ndarray]:
+    """A population of one firm with the given state (everything else at its empty value)."""
+    f = FirmPopulation(capacity=1)
+    f.n = 1
+    f.alive[0] = True
+    for name, value in state.items():
+        assert name in COLUMNS, name
+        getattr(f, name)[0] = value
+    return f, np.array([0])
+
+
+def innovative_firm(**over):
+    """Worked T1 example: innovation 20 (IP) + 15 (R&D 3.5%) = 35; growth 15 (12%) + 10 (debt ratio
+    20/(0.8*112+10) = 0.20 < 55%) = 25; specialisation 10 (strategic) + 15 (main share 65%) = 25;
+    total 85."""
+    state = dict(ip=1, rd_int_y1=0.035, rev_y1=112.0, rev_y2=100.0, revenue=112.0, debt=20.0,
+                 cash=10.0, strategic=True, main_share=0.65)
+    state.update(over)
+    return one_firm(**state)
+
+
+def test_t1_worked_example_scores_85_and_passes():
+    f, idx = innovative_firm()
+    inn, gro, spe = rules.t1_subscores(f, idx)
+    assert (inn[0], gro[0], spe[0]) == (35.0, 25.0, 25.0)
+    assert rules.t1_eligible(f, idx)[0]
+
+
+def test_t1_needs_20_innovation_points_even_when_total_is_enough():
+    # no class-I IP: innovation 15 (< 20) though the total is 15 + 30 + 30 = 75
+    f, idx = innovative_firm(ip=0, rd_int_y1=0.045, rev_y1=120.0, main_share=0.8)
+    inn, gro, spe = rules.t1_subscores(f, idx)
+    assert inn[0] == 15 and inn[0] + gro[0] + spe[0] >= 60
+    assert not rules.t1_eligible(f, idx)[0]
+    # ... unless a direct-pass condition holds (valid high-tech title)
+    f.high_tech[0] = True
+    assert rules.t1_eligible(f, idx)[0]
+
+
+@pytest.mark.parametrize(
+    "rd, points", [(0.0, 0), (0.0099, 0), (0.01, 5), (0.02, 10), (0.03, 15), (0.0499, 15), (0.05, 20)]
+)
+def test_t1_rd_intensity_bands(rd, points):
+    f, idx = one_firm(rd_int_y1=rd)
+    assert rules.t1_subscores(f, idx)[0][0] == points
+
+
+@pytest.mark.parametrize("debt, points", [(10.0, 10), (60.0, 5), (90.0, 0)])
+def test_t1_debt_ratio_bands(debt, points):
+    # assets = 0.8 * 100 + 0 = 80: ratios 0.125, 0.75 (55-75% band, inclusive), 1.125; growth 0
+    f, idx = one_firm(revenue=100.0, rev_y1=100.0, rev_y2=100.0, debt=debt)
+    assert rules.t1_subscores(f, idx)[1][0] == 5 + points  # 0-5% growth scores 5
+
+
+def little_giant(**over):
+    """A firm meeting every T3 criterion: 5 years old, main share 80%, 2-year growth 10%/yr,
+    debt ratio 0.2, niche share 150/1000 = 15%, R&D 4% both years on revenue >= 100M, R&D
+    institution, 3 class-I IPs, revenue below the 400M SME ceiling."""
+    state = dict(born_step=STEP - 20, main_share=0.8, rev_y1=150.0, rev_y2=136.0, rev_y3=124.0,
+                 revenue=150.0, debt=25.0, cash=5.0, niche_market=1000.0, rd_int_y1=0.04, rd_int_y2=0.04,
+                 rd_institution=True, ip=3)
+    state.update(over)
+    return one_firm(**state)
+
+
+def test_t3_worked_example_passes():
+    f, idx = little_giant()
+    assert rules.t3_eligible(f, idx, STEP)[0]
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        dict(born_step=STEP - 8),  # only 2 years in its niche
+        dict(main_share=0.69),
+        dict(rev_y3=140.0),  # 2-year average growth about 3.5%
+        dict(debt=120.0),  # debt ratio above 70%
+        dict(niche_market=2000.0),  # niche share 7.5%
+        dict(rd_int_y2=0.029),  # R&D below 3% in one of the two years
+        dict(rev_y1=80.0, revenue=80.0, rev_y2=73.0, rev_y3=66.0),  # 50-100M needs 6%
+        dict(rd_institution=False),
+        dict(ip=1),
+        dict(revenue=420.0, rev_y1=420.0, rev_y2=380.0, rev_y3=345.0, niche_market=3000.0),  # not an SME
+    ],
+)
+def test_t3_each_hard_criterion_is_binding(change):
+    f, idx = little_giant(**change)
+    assert not rules.t3_eligible(f, idx, STEP)[0]
+
+
+def test_t3_strictness_tightens_rd_threshold():
+    f, idx = little_giant(rd_int_y1=0.035, rd_int_y2=0.035)
+    assert rules.t3_eligible(f, idx, STEP, shift=0.0)[0]
+    assert not rules.t3_eligible(f, idx, STEP, shift=15.0)[0]  # +1.5 pp -> needs 4.5%
+
+
+def test_t2_hard_criteria_worked_example():
+    # 30M revenue at 3% R&D = 0.9M yuan: below the 1M yuan floor
+    f, idx = one_firm(born_step=STEP - 12, rev_y1=30.0, rd_int_y1=0.03)
+    assert not rules.t2_hard(f, idx, STEP)[0]
+    f.rd_int_y1[0] = 0.034  # 1.02M yuan
+    assert rules.t2_hard(f, idx, STEP)[0]
+    f.born_step[0] = STEP - 7  # under 2 years in its niche
+    assert not rules.t2_hard(f, idx, STEP)[0]
+
+
+def test_t2_score_worked_example():
+    """Specialisation 18 (main 85%) + 5 (6 years); refinement 10 (margin 12%) + 10 (debt ratio
+    0.2) + 0 (not digital); distinctiveness 10 (supplies a leader) + 5 (niche 6%); innovation
+    12 (R&D 5%) + 12 (4 IPs) + 5 (institution): 87."""
+    f, idx = one_firm(born_step=STEP - 24, main_share=0.85, margin=0.12, revenue=60.0, debt=10.0,
+                      cash=2.0, leader=0, niche_market=1000.0, rd_int_y1=0.05, ip=4, rd_institution=True,
+                      capability=1.0)
+    assert rules.t2_score(f, idx, STEP)[0] == 87.0
+
+
+def test_calendar():
+    from sim.config import Calendar
+
+    cal = rules.RecognitionCalendar(2018, Calendar())
+    assert cal.year_quarter(0) == (2018, 1) and cal.year_quarter(17) == (2022, 2)
+    assert not cal.t1_open(17) and cal.t1_open(18)  # 2022 Q3
+    assert cal.t3_batch(6) and not cal.t3_batch(2)  # 2019 Q3 yes, 2018 Q3 no (first batch 2019)
+    assert cal.t2_batch(3) and not cal.t2_batch(2)
