@@ -8,6 +8,8 @@ USAGE = """usage: python -m sim COMMAND [ARGS]
 
 commands:
   run         simulate a scenario (or a Hydra multirun sweep with -m); `python -m sim run --help`
+  compare     rebuild a sweep's comparison from its finished jobs; `python -m sim compare --help`
+  calibrate   fit the uncertain parameters to the reported figures (ABC-SMC); `python -m sim calibrate --help`
 """
 
 
@@ -21,7 +23,15 @@ def main(argv: list[str] | None = None) -> int:
         from sim.cli import run_command
 
         return run_command(rest)
-    print(f"sim: unknown command {command!r}: allowed are run\n\n{USAGE}", file=sys.stderr)
+    if command == "compare":
+        from sim.compare import compare_command
+
+        return compare_command(rest)
+    if command == "calibrate":
+        from sim.calibration.cli import calibrate_command
+
+        return calibrate_command(rest)
+    print(f"sim: unknown command {command!r}: allowed are run, compare, calibrate\n\n{USAGE}", file=sys.stderr)
     return 2
 
 

@@ -17,7 +17,7 @@ import pandas as pd  # noqa: E402
 from sim.config import SimConfig  # noqa: E402
 from sim.institutions import INSTRUMENTS  # noqa: E402
 from sim.outputs import save_figure  # noqa: E402
-from sim.seeds import figures_for, load_reported_figures  # noqa: E402
+from sim.seeds import figures_for, load_reported_figures, resolve_path  # noqa: E402
 
 # seeds tier (firms holding at least the tier) -> model column
 TIER_COLUMN = {"ALL": "n_firms", "T1": "n_T1plus", "T2": "n_T2plus", "T3": "n_T3", "HTE": "n_high_tech"}
@@ -55,8 +55,10 @@ def band_label(cfg: SimConfig) -> str:
     return f"simulated median, {pct}% band of {cfg.replications} replications" if cfg.replications > 1 else "simulated"
 
 
-def reported_stocks(region: str) -> pd.DataFrame:
-    figs = figures_for(load_reported_figures(), region)
+def reported_stocks(region: str, figures_path: str | None = None) -> pd.DataFrame:
+    """Reported stocks and targets of a region from the configured figures file (repo default if None)."""
+    path = None if figures_path is None else resolve_path(figures_path)
+    figs = figures_for(load_reported_figures(path), region)
     return figs[(figs["kind"].isin(["stock", "target"])) & figs["tier"].isin(TIER_COLUMN)]
 
 
@@ -75,7 +77,7 @@ def _plot_reported(ax, figs: pd.DataFrame, col: str, labelled: set) -> None:
 
 
 def tier_counts_chart(cfg: SimConfig, quarterly: pd.DataFrame, title_suffix: str = "") -> plt.Figure:
-    figs = reported_stocks(cfg.region.name)
+    figs = reported_stocks(cfg.region.name, cfg.reported_figures)
     fig, axes = plt.subplots(2, 2, figsize=(10, 7), sharex=True)
     labelled: set = set()
     for ax, (col, title) in zip(axes.flat, PANELS):
@@ -91,7 +93,7 @@ def tier_counts_chart(cfg: SimConfig, quarterly: pd.DataFrame, title_suffix: str
         ax.set_title(title)
         ax.set_ylabel("firms")
         ax.set_ylim(bottom=0)
-        ax.yaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: f"{v:,.0f}"))
+        _thousands(ax)
         ax.xaxis.set_major_locator(mdates.YearLocator(2))
         ax.xaxis.set_major_formatter(mdates.DateFormatter("%Y"))
         ax.grid(alpha=0.3)
@@ -146,25 +148,29 @@ def flows_chart(cfg: SimConfig, year_df: pd.DataFrame) -> plt.Figure:
         ax.set_title(title)
         ax.set_ylabel("firms per year (out of the tier below zero)")
         ax.yaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: f"{abs(v):,.0f}"))
-        ax.legend(fontsize=7, frameon=False, loc="lower left")
         ax.grid(axis="y", alpha=0.3)
     _mark_reported_flows(cfg, axes)
+    for ax in axes:
+        ax.legend(fontsize=7, frameon=False, loc="upper center", bbox_to_anchor=(0.5, -0.08), ncol=2)
     note = "median across replications" if cfg.replications > 1 else "one replication"
     fig.suptitle(f"{cfg.region.label} — {cfg.scenario}: yearly flows by cause ({note})", fontsize=11)
     fig.tight_layout(rect=(0, 0, 1, 0.94))
     return fig
 
 
+def _thousands(ax) -> None:
+    ax.yaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: f"{v:,.0f}"))
+
+
 def _mark_reported_flows(cfg: SimConfig, axes) -> None:
-    figs = figures_for(load_reported_figures(), cfg.region.name)
+    figs = figures_for(load_reported_figures(resolve_path(cfg.reported_figures)), cfg.region.name)
     flows = figs[figs["kind"] == "flow"]
     for _, r in flows.iterrows():
         ax = {"T3": axes[1], "ALL": axes[2]}.get(r["tier"])
         if ax is None:
             continue
         ax.errorbar([r["date"].year], [r["value"]], yerr=r["value"] * r["tolerance"], fmt="o", color="black",
-                    capsize=3, ms=4, label="reported")
-        ax.legend(fontsize=7, frameon=False, loc="lower left")
+                    capsize=3, ms=4, label="reported (bar = tolerance)")
 
 
 def fiscal_chart(cfg: SimConfig, year_df: pd.DataFrame) -> plt.Figure:
@@ -182,6 +188,7 @@ def fiscal_chart(cfg: SimConfig, year_df: pd.DataFrame) -> plt.Figure:
     if budget is not None:
         ax.axhline(budget, color="tab:red", ls="--", lw=1, label=f"annual budget {budget:,.0f}")
     ax.set_ylabel("million yuan per year")
+    _thousands(ax)
     ax.set_title(f"{cfg.region.label} — {cfg.scenario}: fiscal cost by instrument\n"
                  f"total {cfg.start_year}–{cfg.end_year}: {m:,.0f} M yuan{rng}", fontsize=10)
     ax.legend(frameon=False, fontsize=8)

@@ -17,7 +17,7 @@ from hydra.core.global_hydra import GlobalHydra
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, OmegaConf
 
-from sim.config import SimConfig, validate
+from sim.config import SimConfig, block_at, unknown_key_message, validate
 from sim.errors import InputError
 
 CONFIG_DIR = Path(__file__).resolve().parent.parent / "configs"
@@ -30,6 +30,7 @@ FLAGS_WITH_VALUE = {"--cfg", "-c", "--package", "-p", "--config-path", "-cp", "-
                     "--config-dir", "-cd", "--experimental-rerun", "--info", "-i"}
 # beyond this many jobs, pre-flight checks every value of every swept key instead of every job
 MAX_JOBS_CHECKED_ONE_BY_ONE = 100
+GROUPS = tuple(sorted(p.name for p in CONFIG_DIR.iterdir() if p.is_dir() and p.name != "hydra"))
 
 
 def options(group: str) -> list[str]:
@@ -59,33 +60,74 @@ def split_args(argv: list[str]) -> tuple[list[str], bool, bool]:
     return overrides, multirun, info
 
 
+def _causes(exc: BaseException):
+    while exc is not None:
+        yield exc
+        exc = exc.__cause__ or exc.__context__
+
+
 def _explain_hydra_error(exc: Exception) -> str:
     text = str(exc).strip()
     first = text.splitlines()[0] if text else type(exc).__name__
-    m = re.search(r"Could not (?:find|load) '([\w/]+?)/([^']+)'", text)
-    if m and m.group(1) in {"scenario", "region", "policy", "uncertainties"}:
+    m = re.search(r"Could not (?:find|load) '([\w/]+)/([^'/]*)'", text)
+    if m:
         group, name = m.group(1), m.group(2)
         how = "+scenario=NAME" if group == "scenario" else f"{group}=NAME"
-        return f"unknown {group} {name!r}: allowed are {', '.join(options(group))} (use {how})"
+        listed = re.search(r"Available options in '[^']+':\n((?:\t.*\n?)*)", text)
+        allowed = options(group) if group in GROUPS else (listed.group(1).split() if listed else [])
+        return f"unknown {group} {name!r}: allowed are {', '.join(allowed) or '(none)'} (use {how})"
+    m = re.search(r"Could not override '([^']+)'. No match in the defaults list", text)
+    if m and m.group(1) in GROUPS:
+        return f"{m.group(1)}: add it with +{m.group(1)}=NAME; allowed are {', '.join(options(m.group(1)))}"
+    for cause in _causes(exc):  # OmegaConf errors know the full key they are about
+        key = getattr(cause, "full_key", None)
+        if not key:
+            continue
+        key = re.sub(r"\[(\d+)\]", r".\1", key)  # region.clusters[0].x -> region.clusters.0.x
+        why = str(cause).strip().splitlines()[0]
+        if "not in struct" in why:
+            parent = key.rpartition(".")[0]
+            if parent and block_at(parent.split(".")) is None:  # a mapping such as region.entries_per_year
+                return (f"{key}: cannot add a key to {parent} by merging; to replace it whole use "
+                        f"~{parent} '+{parent}={{...}}'")
+            return unknown_key_message(key)
+        return f"{key}: {why}"
     m = re.search(r"Could not override '([^']+)'", text)
     if m:
-        return f"{m.group(1)}: unknown key (check the spelling; `--cfg job` shows every allowed key)"
+        return unknown_key_message(m.group(1))
+    m = re.search(r"Could not delete from config. '([^']+)' does not exist", text)
+    if m:
+        return unknown_key_message(m.group(1))
     m = re.search(r"Could not append to config. An item is already at '([^']+)'", text)
     if m:
         return f"{m.group(1)}: already set; override it without the leading '+'"
-    if "Error parsing override" in text or "mismatched input" in text or "no viable alternative" in text:
-        return f"cannot parse override: {first}"
-    return first
+    if type(exc).__name__ == "OverrideParseException" or "Error parsing override" in text:
+        bad = re.search(r"'([^']*)'", first)
+        what = f" {bad.group(1)!r}" if bad else ""
+        return f"cannot parse override{what}: write key=value, +key=value or ~key (Hydra override grammar)"
+    return f"{first} ({type(exc).__name__})" if first == type(exc).__name__ else first
 
 
-def compose_job(overrides: list[str]) -> SimConfig:
-    """Compose the config of one job exactly as Hydra would and validate it."""
+def _compose(overrides: list[str], num: int = 0) -> tuple[SimConfig, dict[str, str]]:
+    """Compose one job exactly as Hydra would; return its validated config, its output directory
+    as Hydra will name it, for a single run and as job ``num`` of a sweep, resolved and not."""
     from hydra import compose, initialize_config_dir
+    from omegaconf import open_dict, read_write
 
     GlobalHydra.instance().clear()
     try:
         with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):
-            cfg = compose(config_name="config", overrides=overrides)
+            cfg = compose(config_name="config", overrides=overrides, return_hydra_config=True)
+        with read_write(cfg), open_dict(cfg):
+            cfg.hydra.job.num = num
+            raw = OmegaConf.to_container(cfg.hydra, resolve=False)
+            dirs = {"run": str(cfg.hydra.run.dir), "run_raw": raw["run"]["dir"],
+                    "sweep": str(Path(str(cfg.hydra.sweep.dir)) / str(cfg.hydra.sweep.subdir)),
+                    "sweep_raw": f"{raw['sweep']['dir']}/{raw['sweep']['subdir']}"}
+            for key in ("run", "sweep"):
+                if not str(OmegaConf.select(cfg, f"hydra.{key}.dir")).strip():
+                    raise InputError(f"hydra.{key}.dir: must not be empty (it is the output directory)")
+            del cfg["hydra"]
             data = OmegaConf.to_container(cfg, resolve=True)
     except InputError:
         raise
@@ -93,58 +135,146 @@ def compose_job(overrides: list[str]) -> SimConfig:
         raise InputError(_explain_hydra_error(exc)) from None
     finally:
         GlobalHydra.instance().clear()
-    data.pop("hydra", None)
-    return validate(data)
+    return validate(data), dirs
+
+
+def compose_job(overrides: list[str]) -> SimConfig:
+    """Compose the config of one job exactly as Hydra would and validate it."""
+    return _compose(overrides)[0]
+
+
+def _parse(overrides: list[str]) -> list:
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+
+    parser, parsed = OverridesParser.create(), []
+    for text in overrides:  # one at a time, so a message can quote the override that is wrong
+        try:
+            (o,) = parser.parse_overrides([text])
+        except Exception:
+            o = None
+        if o is None or not o.key_or_group:
+            raise InputError(f"cannot parse override {text!r}: write key=value, +key=value or ~key "
+                             "(Hydra's override grammar; quote values with spaces or brackets)")
+        parsed.append(o)
+    for o in parsed:  # Hydra lets `+hydra.anything=1` through and then ignores it
+        key = o.key_or_group
+        if key.startswith("hydra.") and (o.is_add() or o.is_force_add()) and not key.startswith("hydra.job.env_set."):
+            raise InputError(f"{key}: Hydra has no such setting to add; set existing ones without '+' "
+                             "(`--cfg hydra` lists them; only hydra.job.env_set.NAME may be added)")
+    return parsed
 
 
 def expand_jobs(overrides: list[str], multirun: bool) -> list[list[str]]:
-    """The override lists pre-flight checks: every job, or, for large sweeps, every swept value."""
+    """Every job of the command, in the order (= job number) Hydra's basic sweeper gives them."""
+    parsed = _parse(overrides)
     if not multirun:
         return [overrides]
     from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
-    from hydra.core.override_parser.overrides_parser import OverridesParser
 
-    try:
-        parsed = OverridesParser.create().parse_overrides(overrides)
-    except Exception as exc:
-        raise InputError(_explain_hydra_error(exc)) from None
-    jobs = [job for batch in BasicSweeper.split_arguments(parsed, None) for job in batch]
+    return [job for batch in BasicSweeper.split_arguments(parsed, None) for job in batch]
+
+
+def _value_checks(jobs: list[list[str]]) -> list[int]:
+    """Job numbers pre-flight validates: all of them, or, for large sweeps, enough jobs to see every
+    value of every swept key once."""
     if len(jobs) <= MAX_JOBS_CHECKED_ONE_BY_ONE:
-        return jobs
-    per_key = [[job[0] for job in BasicSweeper.split_arguments([o], None)[0]] for o in parsed]
-    checks = []
-    for i, values in enumerate(per_key):
-        for v in values:
-            checks.append([v if j == i else vals[0] for j, vals in enumerate(per_key)])
-    return checks
+        return list(range(len(jobs)))
+    seen, picked = set(), []
+    for num, job in enumerate(jobs):
+        new = set(job) - seen
+        if new:
+            picked.append(num)
+            seen |= new
+    return picked
+
+
+_FIGURES_CHECKED: dict[tuple[str, str, int], None] = {}
+
+
+def check_reported_figures(cfg: SimConfig) -> None:
+    """The reported-figures file a run charts must be valid and know the region, before any output."""
+    from sim.seeds import figures_for, load_reported_figures, resolve_path
+
+    path = resolve_path(cfg.reported_figures)
+    stamp = path.stat().st_mtime_ns if path.is_file() else -1
+    key = (str(path), cfg.region.name, stamp)
+    if key in _FIGURES_CHECKED:
+        return
+    try:
+        figures = load_reported_figures(path)
+    except InputError as exc:
+        raise InputError(f"reported_figures: {exc}") from None
+    try:
+        figures_for(figures, cfg.region.name)
+    except InputError as exc:
+        raise InputError(f"region.name: no reported figures can be charted for {cfg.region.name!r}: {exc}") from None
+    _FIGURES_CHECKED[key] = None
+
+
+def check_output_dir(out_dir: Path, cfg: SimConfig) -> bool:
+    """True when ``out_dir`` already holds this config's finished outputs. A finished directory is
+    never overwritten with a different config: that is an error naming the directory."""
+    from sim.outputs import config_difference, is_complete
+
+    if not is_complete(out_dir):
+        return False
+    diff = config_difference(out_dir, cfg)
+    if diff:
+        raise InputError(f"{out_dir}: already holds a finished run of a different config ({diff}); "
+                         "choose another output directory or delete that one")
+    return True
 
 
 def preflight(argv: list[str]) -> None:
+    """Validate every job (config, reported figures, output directory) before Hydra writes anything.
+
+    Output directories are checked when they are fixed (``hydra.run.dir`` / ``hydra.sweep.dir``
+    without ``${now:...}``): a finished job dir with another config stops the command, and
+    ``resume=true`` requires a fixed directory, since it resumes *that* directory."""
     overrides, multirun, info = split_args(argv)
     if info:
         return
-    for job in expand_jobs(overrides, multirun):
+    jobs = expand_jobs(overrides, multirun)
+    kind = "sweep" if multirun else "run"
+    checked: set[int] | None = None  # decided after job 0: which jobs to compose and check
+    for num, job in enumerate(jobs):
+        if checked is not None and num not in checked:
+            continue
         try:
-            compose_job(job)
+            cfg, dirs = _compose(job, num)
+            check_reported_figures(cfg)
+            fixed = "now:" not in dirs[f"{kind}_raw"]
+            if cfg.resume and not fixed:
+                raise InputError(f"resume=true needs the directory to resume: add hydra.{kind}.dir=DIR "
+                                 f"(the {kind} directory of the command to finish)")
+            if checked is None:  # a fixed output dir may hold finished jobs: look at every job's
+                checked = set(range(len(jobs))) if fixed else set(_value_checks(jobs))
+            if fixed:
+                check_output_dir(Path(dirs[kind]), cfg)
         except InputError as exc:
-            where = f" (in sweep job: {' '.join(job)})" if multirun and len(job) > 0 else ""
+            where = f" (in sweep job {num}: {' '.join(job)})" if multirun and len(job) > 0 else ""
             raise InputError(f"{exc}{where}") from None
 
 
 @hydra.main(config_path=str(CONFIG_DIR), config_name="config", version_base="1.3")
 def hydra_job(cfg: DictConfig) -> None:
-    """One Hydra job: validate, simulate every replication, write outputs into the job's run dir."""
+    """One Hydra job: validate, simulate every replication, write outputs into the job's run dir.
+    With ``resume=true`` a job whose directory already holds its finished outputs is skipped."""
     from sim.outputs import write_run
     from sim.runner import run_replications
 
     data = OmegaConf.to_container(cfg, resolve=True)
     data.pop("hydra", None)
-    try:
+    out_dir = Path(HydraConfig.get().runtime.output_dir)
+    try:  # normally all caught in pre-flight; here for jobs launched elsewhere or changed since
         sim_cfg = validate(data)
-    except InputError as exc:  # normally caught in pre-flight; here for jobs launched elsewhere
+        done = check_output_dir(out_dir, sim_cfg)
+    except InputError as exc:
         print(f"sim: {exc}", file=sys.stderr)
         sys.exit(2)
-    out_dir = Path(HydraConfig.get().runtime.output_dir)
+    if done and sim_cfg.resume:
+        log.info("%s/%s: already complete, skipped (resume=true): %s", sim_cfg.region.name, sim_cfg.scenario, out_dir)
+        return
     quarterly = run_replications(sim_cfg)
     write_run(out_dir, sim_cfg, quarterly)
     log.info("%s/%s: wrote %s", sim_cfg.region.name, sim_cfg.scenario, out_dir)

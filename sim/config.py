@@ -13,19 +13,53 @@ Every model is ``extra="forbid"`` so a typo such as ``+policy.typo=1`` is an err
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+import datetime as _dt
+import difflib
+import re
+import types
+from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from sim.errors import InputError
 
 Share = Annotated[float, Field(ge=0.0, le=1.0)]
 NonNeg = Annotated[float, Field(ge=0.0)]
 Tier = Annotated[int, Field(ge=0, le=3)]
+Year = Annotated[int, Field(ge=1990, le=2100)]
+
+
+def _no_coercion(value: Any, tp: Any) -> None:
+    """Refuse the silent conversions pydantic's lax mode makes: ``seed=true`` must not run seed 1,
+    ``credit_supply='1.5'`` (a quoted string) or ``progress=1`` must not pass as a number or a switch."""
+    origin = get_origin(tp)
+    if origin is Annotated:
+        return _no_coercion(value, get_args(tp)[0])
+    if origin in (Union, types.UnionType):
+        inner = [a for a in get_args(tp) if a is not type(None)]
+        if value is not None and len(inner) == 1:
+            _no_coercion(value, inner[0])
+    elif origin is list and isinstance(value, list):
+        for item in value:
+            _no_coercion(item, get_args(tp)[0])
+    elif origin is dict and isinstance(value, dict):
+        for item in value.values():
+            _no_coercion(item, get_args(tp)[1])
+    elif tp in (int, float) and isinstance(value, (bool, str)):
+        raise ValueError(f"must be a number, not {'true/false' if isinstance(value, bool) else 'text'}")
+    elif tp is bool and not isinstance(value, bool):
+        raise ValueError("must be true or false")
 
 
 class Block(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=False, frozen=True)
+    # allow_inf_nan=False: `inf` or `nan` is never a meaningful lever, parameter or size
+    model_config = ConfigDict(extra="forbid", strict=False, frozen=True, allow_inf_nan=False)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _typed(cls, value: Any, info: Any) -> Any:
+        _no_coercion(value, cls.model_fields[info.field_name].annotation)
+        return value
 
 
 # --------------------------------------------------------------------------------------- levers
@@ -131,10 +165,10 @@ class Cluster(Block):
 class Calendar(Block):
     """When titles are granted (MIIT 2022 measures and batch history)."""
 
-    t1_start_year: int = 2022  # innovative-SME tier formalised Aug 2022; continuous thereafter
+    t1_start_year: Year = 2022  # innovative-SME tier formalised Aug 2022; continuous thereafter
     t1_start_quarter: Annotated[int, Field(ge=1, le=4)] = 3
     t2_batch_quarter: Annotated[int, Field(ge=1, le=4)] = 4
-    t3_first_year: int = 2019  # 1st national batch of little giants
+    t3_first_year: Year = 2019  # 1st national batch of little giants
     t3_batch_quarter: Annotated[int, Field(ge=1, le=4)] = 3
     # national little-giant batch sizes (MIIT notices, batches 1-5); MIIT's intake in a year scales
     # with its batch size relative to the last listed year, which is also used for later years
@@ -148,7 +182,7 @@ class Region(Block):
     label: str
     initial_firms: Annotated[int, Field(ge=1)]  # T0 pool at the start year
     initial_srdi: Annotated[int, Field(ge=0)]  # T2 titles held at the start year
-    entries_per_year: dict[int, NonNeg]  # new firms per year; linear in between, flat outside
+    entries_per_year: dict[Year, NonNeg]  # new firms per year; linear in between, flat outside
     revenue_median: Annotated[float, Field(gt=0.0)] = 8.0  # M yuan, entering and initial firms
     revenue_sigma: Annotated[float, Field(ge=0.0, le=4.0)] = 1.3
     sme_revenue_cap: Annotated[float, Field(gt=0.0)] = 400.0  # outgrows SME size above this
@@ -161,6 +195,68 @@ class Region(Block):
             raise ValueError("clusters: at least one cluster is required")
         if not self.entries_per_year:
             raise ValueError("entries_per_year: at least one year is required")
+        if self.initial_srdi > self.initial_firms:
+            raise ValueError(f"initial_srdi: must be at most initial_firms ({self.initial_firms}), "
+                             f"got {self.initial_srdi}")
+        return self
+
+
+# ----------------------------------------------------------------------------------- calibration
+class Prior(Block):
+    """Prior of one fitted uncertainty: uniform on [low, high], or uniform on log10 when ``scale`` is
+    log (for rates and sizes whose plausible range spans several-fold)."""
+
+    low: float
+    high: float
+    scale: Literal["linear", "log"] = "linear"
+
+    @model_validator(mode="after")
+    def _range(self) -> Prior:
+        if not self.low < self.high:
+            raise ValueError(f"low: must be below high ({self.high:g}), got {self.low:g}")
+        if self.scale == "log" and self.low <= 0:
+            raise ValueError(f"low: must be > 0 for a log-scale prior, got {self.low:g}")
+        return self
+
+
+class Calibration(Block):
+    """Which fitted parameters a run uses (``use``, ``file``) and how ``python -m sim calibrate``
+    fits them (the rest). Kept in one block so a run's config.yaml records both."""
+
+    # ``auto``: the posterior when a calibrated file for the region exists, else the region's values;
+    # ``posterior``: replication k uses posterior draw k (same draw in every scenario);
+    # ``median``: every replication uses the posterior's marginal medians; ``none``: region values.
+    use: Literal["auto", "posterior", "median", "none"] = "auto"
+    file: str | None = None  # calibrated file; default configs/calibrated/<region>.yaml
+    priors: dict[str, Prior] = {}  # fitted uncertainties; every other one stays at the region's value
+    weights: dict[str, Annotated[float, Field(ge=0.0)]] = {}  # figure id in reported_figures -> weight (0 drops it)
+    cutoff: _dt.date | None = None  # backtest: fit only figures dated up to this day
+    particles: Annotated[int, Field(ge=10, le=100000)] = 100  # ABC-SMC population size
+    generations: Annotated[int, Field(ge=1, le=100)] = 12  # at most this many ABC-SMC generations
+    min_epsilon: Annotated[float, Field(ge=0.0)] = 0.0  # stop once the distance threshold is this low
+    max_minutes: Annotated[float, Field(gt=0.0)] | None = 16.0  # no new generation past this wall time
+    processes: Annotated[int, Field(ge=1, le=256)] = 2  # pyabc multicore sampler processes
+    # pyabc proposal kernel: "local" (LocalTransition: covariance of each particle's nearest
+    # neighbours) or "normal" (MultivariateNormalTransition: one covariance for the population)
+    transition: Literal["local", "normal"] = "normal"
+    scale: Annotated[float, Field(gt=0.0, le=1.0)] = 1.0  # fit on a population this fraction of the region
+    check_replications: Annotated[int, Field(ge=2, le=10000)] = 40  # posterior-predictive runs in the report
+    out: str | None = None  # working directory; default results/calibration/<region>[_cutoff-DATE]
+    install: bool = True  # copy the fit to configs/calibrated/ (never for a backtest with a cutoff)
+    restart: bool = False  # ignore an unfinished fit with the same settings instead of resuming it
+
+    @model_validator(mode="after")
+    def _priors(self) -> Calibration:
+        fields = Uncertainties.model_fields
+        for name, prior in self.priors.items():
+            if name not in fields:
+                raise ValueError(f"priors.{name}: not an uncertainty; must be one of {', '.join(fields)}")
+            for end in ("low", "high"):
+                try:
+                    Uncertainties(**{name: getattr(prior, end)})
+                except ValidationError as exc:
+                    raise ValueError(f"priors.{name}.{end}: outside what uncertainties.{name} allows "
+                                     f"({exc.errors()[0]['msg']})") from None
         return self
 
 
@@ -175,6 +271,7 @@ class SimConfig(Block):
     policy: Policy = Policy()
     uncertainties: Uncertainties = Uncertainties()
     outcomes: Outcomes = Outcomes()
+    calibration: Calibration = Calibration()
     scenario: Annotated[str, Field(min_length=1)] = "baseline"
     scenario_title: str = ""
     start_year: Annotated[int, Field(ge=2000, le=2100)] = 2018
@@ -182,11 +279,29 @@ class SimConfig(Block):
     seed: Annotated[int, Field(ge=0)] = 0
     replications: Annotated[int, Field(ge=1, le=10000)] = 1
     progress: bool = True
+    # reported-figures CSV drawn on the charts, checked before anything is written; a relative path
+    # is read from the working directory if it is there, else from the repo root
+    reported_figures: Annotated[str, Field(min_length=1)] = "seeds/reported_figures.csv"
+    # skip jobs whose output dir is already COMPLETE with an equal config (see sim.cli); how to run,
+    # not what is run, so it is left out of the saved config.yaml
+    resume: bool = Field(default=False, exclude=True)
 
     @model_validator(mode="after")
     def _years(self) -> SimConfig:
         if self.end_year < self.start_year:
             raise ValueError(f"end_year: must be ≥ start_year ({self.start_year}), got {self.end_year}")
+        outside = [y for y in self.outcomes.report_years if not self.start_year <= y <= self.end_year]
+        if outside:
+            raise ValueError(f"outcomes.report_years: each must lie in the simulated years {self.start_year}–"
+                             f"{self.end_year} (got {outside[0]}); set e.g. outcomes.report_years=[{self.end_year}]")
+        return self
+
+    @model_validator(mode="after")
+    def _calibrated_file(self) -> SimConfig:
+        """A run that asks for the posterior must find a valid one before anything is written."""
+        from sim.calibration.posterior import check_calibration
+
+        check_calibration(self)
         return self
 
     @property
@@ -194,15 +309,50 @@ class SimConfig(Block):
         return 4 * (self.end_year - self.start_year + 1)
 
 
+def block_at(path: list[str]) -> type[BaseModel] | None:
+    """The schema block at a dotted path (list items and dict values step through), or None."""
+    model: Any = SimConfig
+    for part in path:
+        field = model.model_fields.get(part) if isinstance(model, type) and issubclass(model, BaseModel) else None
+        if field is None and get_origin(model) in (list, dict):
+            model = get_args(model)[-1]
+            continue
+        if field is None:
+            return None
+        model = field.annotation
+        while get_origin(model) in (Annotated, Union, types.UnionType):
+            model = next(a for a in get_args(model) if a is not type(None))
+    return model if isinstance(model, type) and issubclass(model, BaseModel) else None
+
+
+def unknown_key_message(key: str) -> str:
+    """`a.b.typo: unknown key; allowed ...` naming the allowed keys (or the nearest ones) of `a.b`."""
+    *parent, name = key.split(".")
+    model = block_at(parent)
+    if model is None:
+        return f"{key}: unknown key (`--cfg job` shows every allowed key)"
+    fields = list(model.model_fields)
+    if len(fields) <= 12:
+        return f"{key}: unknown key; allowed are {', '.join(fields)}"
+    near = difflib.get_close_matches(name, fields, n=3)
+    hint = f"did you mean {' or '.join(near)}? " if near else ""
+    return f"{key}: unknown key; {hint}(`--cfg job` shows all {len(fields)} allowed keys)"
+
+
 def _describe(err: dict[str, Any]) -> str:
     loc = ".".join(str(p) for p in err.get("loc", ()))
-    msg = err.get("msg", "invalid")
+    msg = err.get("msg", "invalid").replace("Value error, ", "")
+    if not loc:  # a whole-config check names its own field in the message
+        return msg
     if err.get("type") == "extra_forbidden":
-        return f"{loc}: unknown key (check the spelling; `--cfg job` shows every allowed key)"
-    msg = msg.replace("Value error, ", "")
-    if msg.split(":", 1)[0].strip() in loc.split(".")[-1:]:
-        return msg if not loc.rpartition(".")[0] else f"{loc.rpartition('.')[0]}.{msg}"
-    return f"{loc}: {msg} (got {err.get('input')!r})"
+        return unknown_key_message(loc)
+    named = re.match(r"^([A-Za-z_][\w.]*): ", msg)
+    if named and err.get("type") == "value_error":  # a block's own check names the field it is about
+        parent, _, last = loc.rpartition(".")
+        base = parent if named.group(1) == last else loc
+        return f"{base}.{msg}" if base else msg
+    got = repr(err.get("input"))
+    return f"{loc}: {msg} (got {got if len(got) <= 80 else got[:77] + '...'})"
 
 
 def validate(data: dict[str, Any]) -> SimConfig:

@@ -36,6 +36,21 @@ COUNTERS = (
 )
 
 
+BLOCK = 1 << 15  # slots worked on at a time: a block's arrays stay in the CPU cache
+
+
+class QuarterlyCollector(mesa.DataCollector):
+    """Mesa's DataCollector without its per-value ``deepcopy``: every reporter here returns a plain
+    int or float, which nothing can change afterwards, and the copies cost more than the rest of
+    a small model's quarter."""
+
+    def collect(self, model: mesa.Model) -> None:
+        if hasattr(self, "_collection_steps"):
+            self._collection_steps.append(model.time)
+        for name, reporter in self.model_reporters.items():
+            self.model_vars[name].append(reporter(model))
+
+
 class SMEModel(mesa.Model):
     """Enterprises moving through the 专精特新 tiers under policy, one step per quarter."""
 
@@ -48,7 +63,6 @@ class SMEModel(mesa.Model):
         self.region, self.policy, self.unc = cfg.region, cfg.policy, cfg.uncertainties
         self.calendar = rules.RecognitionCalendar(cfg.start_year, cfg.region.calendar)
         self.quarter = 0
-        self._tier_counts_at = -1
 
         self.leader_list: list[ChainLeader] = []
         by_cluster: list[list[int]] = []
@@ -64,11 +78,47 @@ class SMEModel(mesa.Model):
         self.government = MunicipalGovernment(self, self.policy.subsidies.annual_budget)
         self.miit = MIIT(self)
 
-        self.firms = FirmPopulation(capacity=int(self.region.initial_firms * 1.2))
+        self.firms = FirmPopulation(capacity=self._expected_slots())
         self._populate()
+        self.live = np.arange(self.firms.n)  # slots of the alive firms, sorted; exits and entry keep it
         self.counters: dict[str, float] = dict.fromkeys(COUNTERS, 0)
         self.n_alive_start = self.firms.n_alive
-        self.datacollector = mesa.DataCollector(model_reporters=self._reporters())
+        self.datacollector = QuarterlyCollector(model_reporters=self._reporters())
+
+    def _expected_slots(self) -> int:
+        """Initial pool plus the entries the region expects over the horizon (with a margin for
+        Poisson noise): sized once, the columns are not copied while the population grows."""
+        years = range(self.cfg.start_year, self.cfg.end_year + 1)
+        pts = sorted(self.region.entries_per_year.items())
+        entries = float(np.interp(list(years), [y for y, _ in pts], [v for _, v in pts]).sum())
+        return int(self.region.initial_firms + 1.02 * entries + 4.0 * np.sqrt(entries) + 64)
+
+    def blocks(self) -> list[tuple[int, int]]:
+        """The slots in blocks of ``BLOCK``, in order: (first slot, end slot). Working block by
+        block on contiguous slices keeps a block's arrays in the CPU cache; dead slots in a block
+        are computed and then left unwritten."""
+        n = self.firms.n
+        return [(a, min(a + BLOCK, n)) for a in range(0, n, BLOCK)]
+
+    def draw_block(self, stream: str, start: int, stop: int, normal: bool = False) -> np.ndarray:
+        """One block (slots ``start`` to ``stop``) of a mechanism's vector of draws this quarter.
+
+        Every slot gets its own element of the vector (uniform on [0, 1), or standard normal),
+        alive or not, so a firm's luck never depends on who else is alive, and replication k of
+        two scenarios gives the same firm the same draws. A quarter draws every block of a
+        mechanism's vector, in slot order (``draw`` does it for callers that want it at once)."""
+        rng = self.streams[stream]
+        return rng.standard_normal(stop - start) if normal else rng.random(stop - start)
+
+    def draw(self, stream: str, at: np.ndarray, normal: bool = False) -> np.ndarray:
+        """A mechanism's whole vector of draws this quarter (see ``draw_block``), kept at the sorted
+        slots ``at``; drawn block by block, the vector itself is never held in full."""
+        blocks = self.blocks()
+        cuts = np.searchsorted(at, [a for a, _ in blocks] + [self.firms.n])
+        out = np.empty(len(at))
+        for k, (a, b) in enumerate(blocks):
+            out[cuts[k]:cuts[k + 1]] = self.draw_block(stream, a, b, normal)[at[cuts[k]:cuts[k + 1]] - a]
+        return out
 
     def _populate(self) -> None:
         """Initial pool with ages spread over 0-15 years; the region's SRDI holders get T2 titles
@@ -92,7 +142,7 @@ class SMEModel(mesa.Model):
     def step(self) -> None:
         year, quarter = self.calendar.year_quarter(self.quarter)
         self.counters = dict.fromkeys(COUNTERS, 0)
-        self.n_alive_start = self.firms.n_alive
+        self.n_alive_start = len(self.live)
         self.government.new_quarter(first_of_year=quarter == 1)
 
         chain_leaders.leaders_decide(self)
@@ -106,6 +156,7 @@ class SMEModel(mesa.Model):
         dynamics.entry(self)
         if quarter == 4:
             dynamics.close_year(self)
+        self._stocks = self._count_stocks()
         self.datacollector.collect(self)
         self.quarter += 1
         if self.quarter >= self.cfg.n_steps:
@@ -120,12 +171,21 @@ class SMEModel(mesa.Model):
         return any(getattr(ld, channel) for ld in self.leader_list)
 
     def tier_counts(self) -> np.ndarray:
-        """Firms alive at each tier, counted once per step (reporters read the cached value)."""
-        if self._tier_counts_at != self.quarter:
-            n = self.firms.n
-            self._tier_counts = np.bincount(self.firms.tier[:n][self.firms.alive[:n]], minlength=4)
-            self._tier_counts_at = self.quarter
-        return self._tier_counts
+        """Firms alive at each tier now."""
+        return np.bincount(self.firms.tier[self.live], minlength=4)
+
+    def _count_stocks(self) -> dict[str, int]:
+        """The end-of-quarter stocks the reporters read, counted once over the alive firms."""
+        f, live = self.firms, self.live
+        counts = self.tier_counts()
+        stocks = {"n_firms": len(live)}
+        for t in range(4):
+            stocks[f"n_T{t}"] = int(counts[t])
+        for t in range(1, 4):
+            stocks[f"n_T{t}plus"] = int(counts[t:].sum())
+        stocks["n_high_tech"] = int(np.count_nonzero(f.high_tech[live]))
+        stocks["n_linked"] = int(np.count_nonzero(f.leader[live] >= 0))
+        return stocks
 
     def _reporters(self) -> dict:
         def year(m):
@@ -134,13 +194,10 @@ class SMEModel(mesa.Model):
         def quarter(m):
             return m.calendar.year_quarter(m.quarter)[1]
 
-        rep = {"year": year, "quarter": quarter, "n_firms": lambda m: m.firms.n_alive}
-        for t in range(4):
-            rep[f"n_T{t}"] = lambda m, t=t: int(m.tier_counts()[t])
-        for t in range(1, 4):
-            rep[f"n_T{t}plus"] = lambda m, t=t: int(m.tier_counts()[t:].sum())
-        rep["n_high_tech"] = lambda m: int(np.count_nonzero(m.firms.high_tech[: m.firms.n] & m.firms.alive[: m.firms.n]))
-        rep["n_linked"] = lambda m: int(np.count_nonzero((m.firms.leader[: m.firms.n] >= 0) & m.firms.alive[: m.firms.n]))
+        rep = {"year": year, "quarter": quarter}
+        stocks = ["n_firms"] + [f"n_T{t}" for t in range(4)] + [f"n_T{t}plus" for t in range(1, 4)]
+        for name in stocks + ["n_high_tech", "n_linked"]:
+            rep[name] = lambda m, name=name: m._stocks[name]
         for name in COUNTERS:
             rep[name] = lambda m, name=name: m.counters[name]
         for inst in INSTRUMENTS:

@@ -1,11 +1,14 @@
 """Tidy outputs of a run: quarterly and yearly series, a summary of key indicators, atomic writes.
 
-Every file is written to a temporary name in the same directory and renamed into place, so a crash
-never leaves a half-written file; ``COMPLETE`` is written last and marks a finished run directory.
+Every file is written to a temporary name in the same directory, flushed to disk and renamed into
+place, so a crash never leaves a half-written file under its real name; ``COMPLETE`` is written last
+and marks a finished run directory. Only ``COMPLETE`` says a directory is finished: Hydra's own files
+(``.hydra/``, the job log) are written before the job starts, not atomically, and are not results.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import tempfile
@@ -19,6 +22,9 @@ import yaml
 from sim.config import SimConfig
 
 COMPLETE = "COMPLETE"
+TMP_SUFFIX = ".tmp"
+_UMASK = os.umask(0o022)
+os.umask(_UMASK)
 FLOAT_FORMAT = "%.6g"
 
 # (column, label, kind): stocks are read at the end of the year, flows summed over it
@@ -39,10 +45,13 @@ INDICATORS: list[tuple[str, str, str]] = [
 
 def _atomic(path: Path, write: Callable[[str], None]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=TMP_SUFFIX, dir=path.parent)
     os.close(fd)
     try:
         write(tmp)
+        os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp makes 0600 files; results are for everyone to read
+        with open(tmp, "rb") as fh:  # on disk before the rename, so a power cut cannot leave it empty
+            os.fsync(fh.fileno())
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):
@@ -143,21 +152,71 @@ def write_run(out_dir: Path, cfg: SimConfig, quarterly: pd.DataFrame, charts: bo
     """Everything a run leaves behind; ``COMPLETE`` last."""
     out_dir = Path(out_dir)
     (out_dir / COMPLETE).unlink(missing_ok=True)
+    for stale in out_dir.glob(f".*{TMP_SUFFIX}"):  # left by a run killed while writing
+        stale.unlink(missing_ok=True)
+    params = quarterly.attrs.get("parameters")
+    quarterly = quarterly.copy(deep=False)
+    quarterly.attrs = {}  # pandas compares attrs when it joins frames, and a DataFrame there cannot be
     year_df = yearly(quarterly)
     table = summary_table(year_df, cfg)
-    write_text(out_dir / "config.yaml", yaml.safe_dump(cfg.model_dump(mode="json"), sort_keys=False, allow_unicode=True))
+    write_text(out_dir / "config.yaml", yaml.safe_dump(config_record(cfg), sort_keys=False, allow_unicode=True))
     write_csv(out_dir / "timeseries.csv", quarterly)
     write_csv(out_dir / "yearly.csv", year_df)
     write_csv(out_dir / "summary.csv", table)
     write_text(out_dir / "summary.md", summary_markdown(table, cfg))
     files = ["config.yaml", "timeseries.csv", "yearly.csv", "summary.csv", "summary.md"]
+    if params is not None:  # which (calibrated) parameters each replication ran with; see sim.runner
+        write_csv(out_dir / "parameters.csv", params)
+        files.append("parameters.csv")
     if charts:
         from sim import charts as ch
 
         files += ch.run_charts(out_dir, cfg, quarterly, year_df)
-    write_text(out_dir / COMPLETE, json.dumps({"files": files}, indent=1) + "\n")
+    digests = {name: hashlib.sha256((out_dir / name).read_bytes()).hexdigest() for name in files}
+    write_text(out_dir / COMPLETE, json.dumps({"files": files, "sha256": digests}, indent=1) + "\n")
 
 
 def is_complete(run_dir: Path) -> bool:
-    """A run directory is finished only when its COMPLETE marker exists (written last)."""
-    return (Path(run_dir) / COMPLETE).is_file()
+    """A run directory is finished only when its COMPLETE marker (written last) is there and every
+    file it lists exists; anything else is an unfinished directory, whatever else it holds."""
+    try:
+        files = json.loads((Path(run_dir) / COMPLETE).read_text(encoding="utf-8"))["files"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return False
+    return all((Path(run_dir) / name).is_file() for name in files)
+
+
+# settings that change how a run is shown or launched, never its results
+NOT_RESULTS = ("progress",)
+
+
+def config_record(cfg: SimConfig) -> dict:
+    """The config as saved in a run's config.yaml (``resume`` is excluded by the schema)."""
+    return cfg.model_dump(mode="json")
+
+
+def _first_difference(old, new, key: str = "") -> str:
+    if isinstance(old, dict) and isinstance(new, dict):
+        for k in list(old) + [k for k in new if k not in old]:
+            if k not in old or k not in new:
+                return f"{key}{k}: {'only in the new config' if k in new else 'only in the saved one'}"
+            diff = _first_difference(old[k], new[k], f"{key}{k}.")
+            if diff:
+                return diff
+        return ""
+    return "" if old == new else f"{key.rstrip('.')}: {old!r} there, {new!r} now"
+
+
+def config_difference(run_dir: Path, cfg: SimConfig) -> str:
+    """'' when ``run_dir/config.yaml`` records the same run as ``cfg``, else the first difference."""
+    try:
+        saved = yaml.safe_load((Path(run_dir) / "config.yaml").read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as exc:
+        return f"config.yaml unreadable: {exc.__class__.__name__}"
+    new = yaml.safe_load(yaml.safe_dump(config_record(cfg), sort_keys=False, allow_unicode=True))
+    if not isinstance(saved, dict):
+        return "config.yaml is not a mapping"
+    for k in NOT_RESULTS:
+        saved.pop(k, None)
+        new.pop(k, None)
+    return _first_difference(saved, new)

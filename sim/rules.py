@@ -57,11 +57,18 @@ def t1_score(f: FirmPopulation, idx: np.ndarray) -> np.ndarray:
     return sum(t1_subscores(f, idx))
 
 
-def t1_eligible(f: FirmPopulation, idx: np.ndarray, shift: float = 0.0) -> np.ndarray:
-    """Score >= 60 (+shift) with innovation >= 20, growth >= 15, specialisation >= 15, or direct pass."""
-    inn, gro, spe = t1_subscores(f, idx)
-    scored = (inn + gro + spe >= PASS_SCORE + shift) & (inn >= 20) & (gro >= 15) & (spe >= 15)
-    return scored | f.high_tech[idx] | f.rd_institution[idx]
+def t1_eligible(f: FirmPopulation, idx: np.ndarray, shift: float | np.ndarray = 0.0) -> np.ndarray:
+    """Score >= 60 (+shift) with innovation >= 20, growth >= 15, specialisation >= 15, or direct pass.
+
+    Innovation reaches 20 only with a class-I IP or R&D of at least 5% of revenue, so only those
+    firms are scored (most of a large pool has neither; the result is the same)."""
+    out = f.high_tech[idx] | f.rd_institution[idx]
+    scored = ~out & ((f.ip[idx] >= 1) | (f.rd_int_y1[idx] >= 0.05))
+    if scored.any():
+        inn, gro, spe = t1_subscores(f, idx[scored])
+        line = PASS_SCORE + (shift[scored] if np.ndim(shift) else shift)
+        out[scored] = (inn + gro + spe >= line) & (inn >= 20) & (gro >= 15) & (spe >= 15)
+    return out
 
 
 # ------------------------------------------------------------------------------------------- T2
@@ -97,8 +104,13 @@ def t2_hard(f: FirmPopulation, idx: np.ndarray, step: int) -> np.ndarray:
     )
 
 
-def t2_eligible(f: FirmPopulation, idx: np.ndarray, step: int, shift: float = 0.0) -> np.ndarray:
-    return t2_hard(f, idx, step) & (t2_score(f, idx, step) >= PASS_SCORE + shift)
+def t2_eligible(f: FirmPopulation, idx: np.ndarray, step: int, shift: float | np.ndarray = 0.0) -> np.ndarray:
+    """Hard criteria and score >= 60 (+shift); only firms meeting the hard criteria are scored."""
+    out = t2_hard(f, idx, step)
+    if out.any():
+        line = PASS_SCORE + (shift[out] if np.ndim(shift) else shift)
+        out[out] = t2_score(f, idx[out], step) >= line
+    return out
 
 
 # ------------------------------------------------------------------------------------------- T3

@@ -34,6 +34,7 @@ __all__ = [
     "USES",
     "DEFAULT_PATH",
     "load_reported_figures",
+    "resolve_path",
     "figures_for",
 ]
 
@@ -52,7 +53,9 @@ COLUMNS: tuple[str, ...] = (
 )
 REGIONS: tuple[str, ...] = ("chongqing", "national", "beijing", "shenzhen", "shanghai", "shandong")
 TIERS: tuple[str, ...] = ("ALL", "T1", "T2", "T3", "HTE", "LISTING")
-KINDS: tuple[str, ...] = ("stock", "flow", "target")
+# target: a planned stock level at the date; target_added: a planned number of additions over
+# the plan period ending at the date (e.g. the 2018 "万千百十" plan), never drawn as a stock level
+KINDS: tuple[str, ...] = ("stock", "flow", "target", "target_added")
 USES: tuple[str, ...] = ("calibrate", "validate", "context")
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -62,6 +65,14 @@ _ID_RE = re.compile(r"^[a-z0-9][a-z0-9_]*$")
 _DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _SEED_RE = re.compile(r"^\d{3}_[0-9a-f]{16}\.txt$")
 _STR_COLUMNS = ("id", "region", "tier", "kind", "use", "seed_file", "quote", "reading")
+
+
+def resolve_path(given: str | os.PathLike) -> Path:
+    """Where a configured figures path points: as given when absolute or present from the working
+    directory, else from the repo root, so the default `seeds/reported_figures.csv` works from any
+    directory (the rule calibration files follow too)."""
+    p = Path(given)
+    return p if p.is_absolute() or p.exists() else REPO_ROOT / p
 
 
 def _display(path: Path, given: str | os.PathLike | None) -> str:
@@ -164,7 +175,7 @@ def _check_row(fields: dict[str, str], where: str) -> tuple[_dt.date, float, flo
         raise bad("kind", _one_of(KINDS), fields["kind"])
     if fields["use"] not in USES:
         raise bad("use", _one_of(USES), fields["use"])
-    if fields["kind"] == "target" and fields["use"] == "calibrate":
+    if fields["kind"].startswith("target") and fields["use"] == "calibrate":
         raise bad("use", "a target is never fitted: must be context or validate when kind is target", fields["use"])
 
     tolerance = _parse_number(fields["tolerance"])

@@ -15,22 +15,16 @@ def leaders_decide(model: SMEModel) -> None:
     model.counters["leaders_open_orders"] = sum(ld.open_orders for ld in model.leaders)
 
 
-def _open_flags(model: SMEModel, attr: str) -> np.ndarray:
-    """Per firm slot: does the leader it supplies have channel ``attr`` open? (index -1 -> False)."""
-    table = np.array([getattr(ld, attr) for ld in model.leader_list] + [False])
-    return table[model.firms.leader[: model.firms.n]]
+def open_table(model: SMEModel, channel: str) -> np.ndarray | None:
+    """Indexed by a firm's ``leader`` column: is that leader's ``channel`` open this quarter? (the
+    last entry, index -1, is for firms without a leader). None when no leader has it open."""
+    flags = [getattr(ld, channel) for ld in model.leader_list]
+    return np.array(flags + [False]) if any(flags) else None
 
 
-def orders_open(model: SMEModel) -> np.ndarray:
-    return _open_flags(model, "open_orders")
-
-
-def data_open(model: SMEModel) -> np.ndarray:
-    return _open_flags(model, "open_data")
-
-
-def receivables_open(model: SMEModel) -> np.ndarray:
-    return _open_flags(model, "open_receivables")
+def receivables_open(model: SMEModel, idx: np.ndarray) -> np.ndarray:
+    table = open_table(model, "open_receivables")
+    return np.zeros(len(idx), dtype=bool) if table is None else table[model.firms.leader[idx]]
 
 
 def matchmaking(model: SMEModel) -> None:
@@ -38,13 +32,15 @@ def matchmaking(model: SMEModel) -> None:
     share = model.policy.chain_leaders.matchmaking_link_share
     if share <= 0.0:
         return
-    f, n = model.firms, model.firms.n
-    u = model.streams["matchmaking"].random(n)
-    pick = model.streams["matchmaking"].random(n)
+    f, live = model.firms, model.live
+    u = model.draw("matchmaking", live)
+    pick = model.draw("matchmaking", live)
     p = 1.0 - (1.0 - share) ** 0.25
+    unlinked = (f.leader[live] < 0) & (u < p)
+    cluster = f.cluster[live]
     for c, ids in enumerate(model.leaders_by_cluster):
         if not len(ids):
             continue
-        m = f.alive[:n] & (f.leader[:n] < 0) & (f.cluster[:n] == c) & (u < p)
-        f.leader[:n][m] = ids[(pick[m] * len(ids)).astype(int)]
+        m = unlinked & (cluster == c)
+        f.leader[live[m]] = ids[(pick[m] * len(ids)).astype(int)]
         model.counters["matched_to_leader"] += int(m.sum())

@@ -33,16 +33,16 @@ def review_expiring(model: SMEModel) -> None:
     """Titles reaching their validity this quarter are reviewed: renewed if the firm still meets its
     tier's criteria (with review strictness and expert noise), else dropped to the highest lower tier
     it meets, with a fresh title, or to T0."""
-    f, n, q = model.firms, model.firms.n, model.quarter
-    noise = model.streams["review"].standard_normal(n)
-    due = np.flatnonzero(f.alive[:n] & (f.tier[:n] > 0) & (f.title_expiry[:n] == q))
+    f, q, live = model.firms, model.quarter, model.live
+    due = live[(f.title_expiry[live] == q) & (f.tier[live] > 0)]
+    noise = model.draw("review", due, normal=True)  # drawn every quarter, even with nobody due
     if not len(due):
         return
     shift = _shift(model)
     cap = model.region.sme_revenue_cap
-    noise_pts = model.unc.review_noise_points * noise[due]
+    noise_pts = model.unc.review_noise_points * noise
     for tier in (rules.T3, rules.T2, rules.T1):
-        at = f.tier[due] == tier
+        at = (f.tier[due] == tier) & (f.title_expiry[due] == q)  # not a title just re-granted lower
         if not at.any():
             continue
         idx = due[at]
@@ -76,9 +76,10 @@ def dynamic_exit(model: SMEModel) -> None:
     r = model.policy.review
     if not r.dynamic_exit or model.calendar.year_quarter(model.quarter)[1] != 4:
         return
-    f, n, q = model.firms, model.firms.n, model.quarter
+    f, q, live = model.firms, model.quarter, model.live
+    tiers = f.tier[live]
     for tier in (rules.T1, rules.T2, rules.T3):
-        idx = np.flatnonzero(f.alive[:n] & (f.tier[:n] == tier))
+        idx = live[tiers == tier]
         if not len(idx):
             continue
         margin = rules.review_score_margin(tier, f, idx, q) - _shift(model)
@@ -94,29 +95,31 @@ def recognise(model: SMEModel) -> None:
     """Grant titles due this quarter: T1 continuously (from its start), T2 in the municipal yearly
     batch, T3 in MIIT's national batch. Each tier is open only to holders of the tier below (before
     the T1 tier existed, ordinary SMEs could apply for T2 directly)."""
-    f, n, q, cal = model.firms, model.firms.n, model.quarter, model.calendar
+    f, q, cal, live = model.firms, model.quarter, model.calendar, model.live
     unc, r = model.unc, model.policy.review
     shift = _shift(model)
     rounds = []
     if cal.t1_open(q):
-        rounds.append((rules.T1, np.array([rules.T0]), unc.apply_t1, 1.0, r.auto_recognition))
+        rounds.append((rules.T1, [rules.T0], unc.apply_t1, 1.0, r.auto_recognition))
     if cal.t2_batch(q):
         below = [rules.T1] if cal.t1_required_for_t2(q) else [rules.T0, rules.T1]
-        rounds.append((rules.T2, np.array(below), unc.apply_t2, unc.accept_t2, r.auto_recognition))
+        rounds.append((rules.T2, below, unc.apply_t2, unc.accept_t2, r.auto_recognition))
     if model.miit.batch_due(q):
         # 免申即享 is a municipal practice; MIIT's national batch always needs an application
         p_pass = model.miit.pass_probability(cal.year_quarter(q)[0], unc.accept_t3)
-        rounds.append((rules.T3, np.array([rules.T2]), unc.apply_t3, p_pass, False))
+        rounds.append((rules.T3, [rules.T2], unc.apply_t3, p_pass, False))
     if not rounds:
         return
-    u_apply = model.streams["apply"].random(n)
-    u_accept = model.streams["accept"].random(n)
+    u_apply = model.draw("apply", live)
+    u_accept = model.draw("accept", live)
     for tier, from_tiers, p_apply, p_accept, automatic in rounds:
-        cand = np.flatnonzero(f.alive[:n] & np.isin(f.tier[:n], from_tiers))
-        if not len(cand):
+        open_to = np.zeros(4, dtype=bool)
+        open_to[from_tiers] = True
+        pos = np.flatnonzero(open_to[f.tier[live]])  # read again: an earlier round may have granted
+        if not len(pos):
             continue
-        applies = np.ones(len(cand), bool) if automatic else (u_apply[cand] < p_apply)
-        cand = cand[applies & (u_accept[cand] < p_accept)]
+        applies = np.ones(len(pos), bool) if automatic else (u_apply[pos] < p_apply)
+        cand = live[pos[applies & (u_accept[pos] < p_accept)]]
         ok = rules.eligible_for(tier, f, cand, q, shift, model.region.sme_revenue_cap)
         new = cand[ok]
         for t in range(tier):  # leaving the tier it held

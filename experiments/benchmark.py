@@ -1,0 +1,242 @@
+"""Speed of the simulator at Chongqing and national scale, and against an idiomatic per-agent Mesa model.
+
+    python experiments/benchmark.py             # full: ~10-15 min on the 2-core machine
+    python experiments/benchmark.py --quick     # ~3 min: fewer repeats, smaller reference, small sweep
+
+Reports, and writes to experiments/results/benchmark-<git short sha>.json:
+
+* per region (Chongqing, national), on the region's own configuration, 2018-2030 quarterly:
+  - model construction time (``SMEModel(cfg, seed)``), median over repeats;
+  - simulation time per run (``model.run()``), median over repeats (replication seeds 0..R-1), wall
+    and CPU (CPU stays readable when other work shares the machine; the load average is recorded);
+  - firm-steps per second: alive firms summed over the quarters (firms alive at the start of each
+    step, the ones the step simulates) divided by the simulation's wall seconds;
+  - peak memory: ``ru_maxrss`` of a fresh subprocess that imports, builds and runs one model (the
+    whole process: interpreter and libraries included), the same process's ``ru_maxrss`` just before
+    the model is built (imports only), and the ``tracemalloc`` peak of the build and run (numpy
+    reports its arrays to tracemalloc);
+* the per-agent reference (experiments/per_agent_reference.py, one ``mesa.Agent`` per firm) and
+  the product side by side in this process, same configuration (Chongqing scaled down, short
+  horizon), same seeds, alternating; the ratio is the median over repeats of reference / product;
+* a whole Chongqing sweep, serial (Hydra's basic launcher) against the default joblib launcher on
+  both cores, through experiments/sweep_timing.py.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+sys.path.insert(0, str(HERE))
+
+
+def _config(region: str):
+    from sim.cli import compose_job
+
+    return compose_job([f"region={region}"]).model_copy(update={"progress": False})
+
+
+def _git_sha() -> str:
+    def git(*args: str) -> str:
+        return subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True).stdout.strip()
+
+    sha = git("rev-parse", "--short", "HEAD") or "nogit"
+    dirty = git("status", "--porcelain", "--", "sim", "experiments/per_agent_reference.py")
+    return sha + ("-dirty" if dirty else "")
+
+
+def time_runs(model_cls, cfg, repeats: int) -> dict:
+    """Construction and simulation time of ``repeats`` runs (replication seeds 0..repeats-1)."""
+    seeds = np.random.SeedSequence(cfg.seed).spawn(repeats)
+    build, wall, cpu, rate, firm_steps = [], [], [], [], []
+    for ss in seeds:
+        t = time.perf_counter()
+        m = model_cls(cfg, ss)
+        build.append(time.perf_counter() - t)
+        steps = 0
+        t, c = time.perf_counter(), time.process_time()
+        while m.running:
+            m.step()
+            steps += m.n_alive_start
+        wall.append(time.perf_counter() - t)
+        cpu.append(time.process_time() - c)
+        firm_steps.append(steps)
+        rate.append(steps / wall[-1])
+    return {
+        "repeats": repeats,
+        "construction_s_median": round(statistics.median(build), 3),
+        "simulation_s_median": round(statistics.median(wall), 3),
+        "simulation_s_all": [round(x, 3) for x in wall],
+        "simulation_cpu_s_median": round(statistics.median(cpu), 3),
+        "firm_steps_median": int(statistics.median(firm_steps)),
+        "firm_steps_per_s_median": round(statistics.median(rate)),
+    }
+
+
+def memory_child(region: str) -> None:
+    """Run in a fresh subprocess: print peak memory of one build and run as JSON."""
+    import tracemalloc
+
+    from sim.model import SMEModel
+
+    cfg = _config(region)
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    tracemalloc.start()
+    m = SMEModel(cfg, np.random.SeedSequence(cfg.seed).spawn(1)[0])
+    m.run()
+    traced = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    print(json.dumps({"peak_rss_mb": round(peak / 1024), "rss_after_imports_mb": round(before / 1024),
+                      "tracemalloc_peak_mb": round(traced / 2**20)}))
+
+
+def measure_memory(region: str) -> dict:
+    cmd = [sys.executable, str(Path(__file__).resolve()), "--memory-child", region]
+    r = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
+    if r.returncode != 0:
+        raise SystemExit(f"memory measurement failed:\n{r.stderr[-2000:]}")
+    out = json.loads(r.stdout.strip().splitlines()[-1])
+    out["how"] = ("ru_maxrss of a fresh subprocess (whole process) after one build and run; "
+                  "rss_after_imports_mb: the same before the model is built; tracemalloc_peak_mb: "
+                  "Python and numpy allocations during build and run")
+    return out
+
+
+def reference_ratio(share: float, end_year: int, repeats: int) -> dict:
+    """The product and the per-agent reference side by side, same configuration and seeds."""
+    from per_agent_reference import ReferenceModel, scaled
+
+    from sim.model import SMEModel
+
+    cfg = scaled(_config("chongqing"), share, end_year)
+    seeds = np.random.SeedSequence(cfg.seed).spawn(repeats)
+    prod, ref, ratios, fs_prod, fs_ref = [], [], [], [], []
+    for ss in seeds:
+        p = time_runs_one(SMEModel, cfg, ss)
+        r = time_runs_one(ReferenceModel, cfg, ss)
+        prod.append(p[0])
+        ref.append(r[0])
+        fs_prod.append(p[1] / p[0])
+        fs_ref.append(r[1] / r[0])
+        ratios.append(r[0] / p[0])
+    return {
+        "config": f"Chongqing, region.initial_firms x{share} and entries x{share}, {cfg.start_year}-{end_year}"
+                  f" ({cfg.region.initial_firms} initial firms)",
+        "repeats": repeats,
+        "product_s_median": round(statistics.median(prod), 4),
+        "reference_s_median": round(statistics.median(ref), 3),
+        "product_firm_steps_per_s_median": round(statistics.median(fs_prod)),
+        "reference_firm_steps_per_s_median": round(statistics.median(fs_ref)),
+        "ratio_median": round(statistics.median(ratios), 1),
+        "ratios": [round(x, 1) for x in ratios],
+    }
+
+
+def time_runs_one(model_cls, cfg, ss) -> tuple[float, int]:
+    """(wall seconds of build + run, firm-steps) of one run."""
+    t = time.perf_counter()
+    m = model_cls(cfg, ss)
+    steps = 0
+    while m.running:
+        m.step()
+        steps += m.n_alive_start
+    return time.perf_counter() - t, steps
+
+
+def sweep(scenarios: str, replications: int) -> dict:
+    """Serial vs joblib wall time of one Chongqing sweep, via experiments/sweep_timing.py."""
+    import csv
+
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "sweep.csv"
+        cmd = [sys.executable, str(HERE / "sweep_timing.py"), "--scenarios", scenarios,
+               "--replications", str(replications), "--out", str(out)]
+        r = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
+        if r.returncode != 0:
+            raise SystemExit(f"sweep timing failed:\n{r.stderr[-2000:]}")
+        rows = list(csv.DictReader(open(out)))
+    res = {"scenarios": scenarios, "replications": replications,
+           "command": f"python experiments/sweep_timing.py --scenarios {scenarios} --replications {replications}"}
+    for row in rows:
+        res[row["launcher"]] = {k: row[k] for k in ("workers", "wall_s", "cpu_s", "cores_busy", "speedup",
+                                                    "load_avg_1m", "command")}
+    res["identical_outputs"] = rows[-1].get("identical_outputs")
+    return res
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--quick", action="store_true", help="fewer repeats, smaller reference run, small sweep")
+    ap.add_argument("--regions", default="chongqing,national")
+    ap.add_argument("--repeats", type=int, help="runs per region (default 5 Chongqing / 3 national; quick 3 / 1)")
+    ap.add_argument("--no-memory", action="store_true")
+    ap.add_argument("--no-reference", action="store_true")
+    ap.add_argument("--no-sweep", action="store_true")
+    ap.add_argument("--out", type=Path, help="results file (default experiments/results/benchmark-<sha>.json)")
+    ap.add_argument("--memory-child", help=argparse.SUPPRESS)
+    a = ap.parse_args()
+    if a.memory_child:
+        return memory_child(a.memory_child)
+
+    from sim.model import SMEModel
+
+    sha = _git_sha()
+    cmdline = "python experiments/benchmark.py " + " ".join(sys.argv[1:])
+    res: dict = {
+        "commit": sha, "command": cmdline.strip(), "mode": "quick" if a.quick else "full",
+        "when": time.strftime("%Y-%m-%dT%H:%M:%S"), "python": platform.python_version(),
+        "numpy": np.__version__, "cpus": os.cpu_count(), "load_avg_1m_start": round(os.getloadavg()[0], 2),
+        "regions": {},
+    }
+    for region in a.regions.split(","):
+        repeats = a.repeats or ({"national": 1}.get(region, 3) if a.quick else {"national": 3}.get(region, 5))
+        print(f"[{region}] {repeats} run(s) ...", flush=True)
+        cfg = _config(region)
+        r = time_runs(SMEModel, cfg, repeats)
+        if not a.no_memory:
+            r["memory"] = measure_memory(region)
+        r["load_avg_1m"] = round(os.getloadavg()[0], 2)
+        res["regions"][region] = r
+        mem = r.get("memory", {})
+        print(f"  construction {r['construction_s_median']:.2f} s, simulation {r['simulation_s_median']:.2f} s"
+              f" (CPU {r['simulation_cpu_s_median']:.2f} s), {r['firm_steps_per_s_median'] / 1e6:.2f} M firm-steps/s"
+              + (f", peak RSS {mem['peak_rss_mb']} MB (imports alone {mem['rss_after_imports_mb']} MB,"
+                 f" tracemalloc peak {mem['tracemalloc_peak_mb']} MB)" if mem else ""), flush=True)
+    if not a.no_reference:
+        share, end_year, repeats = (0.05, 2022, 3) if a.quick else (0.1, 2023, 5)
+        print(f"[reference] per-agent Mesa model vs product, {repeats} repeats ...", flush=True)
+        ref = reference_ratio(share, end_year, repeats)
+        res["per_agent_reference"] = ref
+        print(f"  {ref['config']}: product {ref['product_s_median']:.3f} s, reference {ref['reference_s_median']:.2f} s,"
+              f" ratio x{ref['ratio_median']} (all: {ref['ratios']})", flush=True)
+    if not a.no_sweep:
+        scenarios, reps = ("baseline,finance_boost", 2) if a.quick else ("baseline,finance_boost,subsidy_boost,full_package", 4)
+        print(f"[sweep] {scenarios} x {reps} replications, serial vs joblib ...", flush=True)
+        sw = sweep(scenarios, reps)
+        res["sweep_chongqing"] = sw
+        for name in ("basic", "joblib"):
+            if name in sw:
+                print(f"  {name:>6}: {sw[name]['wall_s']} s wall, {sw[name]['cpu_s']} s CPU, speed-up x{sw[name]['speedup']}")
+    res["load_avg_1m_end"] = round(os.getloadavg()[0], 2)
+    out = a.out or HERE / "results" / f"benchmark-{sha}.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(res, indent=2) + "\n")
+    print(f"wrote {out}")
+
+
+if __name__ == "__main__":
+    main()

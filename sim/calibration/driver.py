@@ -1,0 +1,353 @@
+"""ABC-SMC fit of the uncertain parameters to the reported figures, with pyabc.
+
+Why ABC-SMC: the simulator is stochastic, has no likelihood, and a dozen parameters meet a dozen
+rounded counts; ABC-SMC gives a weighted sample of parameters whose simulations land within the
+figures' tolerances, i.e. a posterior with its spread, not one best point.
+
+* The simulator is ``sim.runner.run_one`` unchanged, on the region (optionally scaled down, counts
+  scaled back up) up to the year of the last fitted figure. Each particle's simulation is seeded
+  from a hash of its parameter values and the config seed, so any particle can be re-simulated.
+* pyabc keeps every finished generation in an SQLite database in the working directory. Running
+  the same command again resumes an unfinished fit with the same settings (``ABCSMC.load``), or
+  extends a finished one when ``generations``/``max_minutes`` were raised; ``restart=true`` starts over.
+* pyabc's multicore sampler reseeds its workers from the OS, so a 2-process fit repeats only up to
+  Monte Carlo error; with ``processes=1`` pyabc's generator is seeded from ``seed`` and a fit repeats.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import sys
+import threading
+import time
+import warnings
+from ctypes import c_longlong
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from tqdm import tqdm
+
+from sim.calibration import posterior as post_mod
+from sim.calibration.distance import ToleranceDistance
+from sim.calibration.priors import frame_to_natural, pyabc_prior, to_natural
+from sim.calibration.targets import build_targets, fit_end_year, fitted, read_values
+from sim.config import Calibration, Region, SimConfig
+from sim.errors import InputError
+from sim.outputs import write_text
+from sim.runner import run_one
+
+REPO_ROOT = post_mod.REPO_ROOT
+STATE = "state.json"
+DB = "abc.db"
+# settings that only decide when to stop, where to write or what to report: changing them keeps a fit resumable
+NOT_FINGERPRINTED = {"use", "file", "generations", "min_epsilon", "max_minutes", "check_replications", "out",
+                     "install", "restart", "processes", "weights", "priors", "cutoff"}
+
+
+def scaled_region(region: Region, scale: float) -> Region:
+    """The region with its firm pool, SRDI holders and entry scaled by ``scale`` (for a fast fit of
+    a large region: every count the model produces scales with the pool, see experiments/)."""
+    if scale == 1.0:
+        return region
+    return region.model_copy(update={
+        "initial_firms": max(1, round(region.initial_firms * scale)),
+        "initial_srdi": round(region.initial_srdi * scale),
+        "entries_per_year": {y: v * scale for y, v in region.entries_per_year.items()},
+    })
+
+
+def fit_config(cfg: SimConfig, targets: pd.DataFrame) -> SimConfig:
+    """The configuration each ABC simulation runs: scaled region, up to the last fitted figure."""
+    return cfg.model_copy(update={
+        "region": scaled_region(cfg.region, cfg.calibration.scale),
+        "end_year": max(fit_end_year(targets), cfg.start_year),
+        "replications": 1, "progress": False,
+        "calibration": Calibration(use="none"),
+    })
+
+
+def particle_seed(seed: int, params: dict[str, float]) -> np.random.SeedSequence:
+    """A particle's simulation seed: the config seed and a hash of its parameter values."""
+    raw = np.array([params[k] for k in sorted(params)], dtype=np.float64).tobytes()
+    words = np.frombuffer(hashlib.blake2b(raw, digest_size=16).digest(), dtype=np.uint32)
+    return np.random.SeedSequence([seed, *map(int, words)])
+
+
+class Simulator:
+    """pyabc model: parameters (pyabc space) -> simulated value of each fitted figure, by id."""
+
+    def __init__(self, fit_cfg: SimConfig, settings: Calibration, targets: pd.DataFrame, counter=None) -> None:
+        self.cfg = fit_cfg
+        self.priors = dict(settings.priors)
+        self.scale = settings.scale
+        self.targets = targets.reset_index(drop=True)
+        self.ids = list(self.targets["id"])
+        self.base = fit_cfg.uncertainties.model_dump()
+        self.counter = counter
+
+    def config_for(self, params: dict[str, float]) -> SimConfig:
+        unc = type(self.cfg.uncertainties).model_validate({**self.base, **params})
+        return self.cfg.model_copy(update={"uncertainties": unc})
+
+    def simulate(self, params: dict[str, float]) -> np.ndarray:
+        q = run_one(self.config_for(params), particle_seed(self.cfg.seed, params))
+        return read_values(q, self.targets, self.scale)
+
+    def __call__(self, par) -> dict[str, float]:
+        vals = self.simulate(to_natural(self.priors, par))
+        if self.counter is not None:
+            with self.counter.get_lock():
+                self.counter.value += 1
+        return dict(zip(self.ids, vals.tolist()))
+
+
+def fingerprint(cfg: SimConfig, targets: pd.DataFrame) -> str:
+    """What a resumed fit must share with the one it continues: model, region, policy, fixed
+    values, priors, fitted figures and their weights, population size, scale, seed."""
+    cal = cfg.calibration
+    fit = fitted(targets)
+    doc = {
+        "model_source": post_mod.model_source_hash(),
+        "config": cfg.model_dump(mode="json", exclude={"calibration", "replications", "progress", "end_year",
+                                                       "scenario_title", "outcomes"}),
+        "calibration": {k: v for k, v in cal.model_dump(mode="json").items() if k not in NOT_FINGERPRINTED},
+        "priors": {k: p.model_dump() for k, p in cal.priors.items()},
+        "targets": fit[["id", "value", "tolerance", "weight", "how", "column", "step"]].astype(str).values.tolist(),
+    }
+    return hashlib.sha256(json.dumps(doc, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def default_out_dir(cfg: SimConfig) -> Path:
+    cal = cfg.calibration
+    if cal.out:
+        p = Path(cal.out)
+        return p if p.is_absolute() else Path.cwd() / p
+    suffix = f"_cutoff-{cal.cutoff.isoformat()}" if cal.cutoff else ""
+    return REPO_ROOT / "results" / "calibration" / f"{cfg.region.name}{suffix}"
+
+
+@dataclass
+class FitResult:
+    posterior: post_mod.Posterior
+    targets: pd.DataFrame
+    out_dir: Path
+    abc_id: int
+    generations: int
+    evaluations: int
+    wall_seconds: float
+    epsilons: list[float]
+    acceptance: list[float]
+    stop_reason: str
+    resumed: bool
+    log: list[str] = field(default_factory=list)
+
+
+# --------------------------------------------------------------------------------------- state
+def _load_state(out_dir: Path) -> dict:
+    p = out_dir / STATE
+    if not p.exists():
+        return {"runs": {}}
+    try:
+        return json.loads(p.read_text())
+    except (OSError, json.JSONDecodeError):
+        raise InputError(f"{post_mod.display(p)}: unreadable; delete the directory or set calibration.out") from None
+
+
+def _save_state(out_dir: Path, state: dict) -> None:
+    write_text(out_dir / STATE, json.dumps(state, indent=1) + "\n")
+
+
+class Bar(tqdm):
+    """tqdm without its monitor thread: pyabc forks worker processes, and forking while another
+    thread writes to the terminal can leave a child waiting on a lock forever."""
+
+    monitor_interval = 0
+
+
+# the progress thread writes only under this lock, and every fork waits for it (see _Progress)
+_WRITE = threading.Lock()
+os.register_at_fork(before=_WRITE.acquire, after_in_parent=_WRITE.release, after_in_child=_WRITE.release)
+
+
+class _Progress:
+    """One bar: generations done of the maximum, live simulation count, current fit (epsilon)."""
+
+    def __init__(self, region: str, total: int, initial: int, counter, enabled: bool, evals0: int) -> None:
+        self.counter, self.evals0 = counter, evals0
+        self.eps = "–"
+        self.acc = "–"
+        self.bar = Bar(total=total, initial=initial, desc=f"calibrate {region}", unit="gen", file=sys.stderr,
+                        disable=not enabled, dynamic_ncols=True, leave=True,
+                        bar_format="{desc}: {n_fmt}/{total_fmt} generations |{bar}| {elapsed}{postfix}")
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._poll, daemon=True)
+        if enabled:
+            self._thread.start()
+
+    def _text(self) -> str:
+        return (f"sims {self.evals0 + self.counter.value:,} | distance threshold {self.eps} "
+                f"(0 = all figures in tolerance) | acceptance {self.acc}")
+
+    def _poll(self) -> None:
+        while not self._stop.wait(1.0):
+            with _WRITE:
+                self.bar.set_postfix_str(self._text())
+
+    def generation(self, eps: float, acc: float) -> None:
+        self.eps, self.acc = f"{eps:.3g}", f"{acc:.0%}"
+        with _WRITE:
+            self.bar.set_postfix_str(self._text(), refresh=False)
+            self.bar.update(1)
+
+    def close(self) -> None:
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join()
+        self.bar.set_postfix_str(self._text(), refresh=False)
+        self.bar.close()
+
+
+def _quiet_pyabc(out_dir: Path, console: bool) -> logging.FileHandler:
+    """pyabc logs every generation; keep that in abc.log and off the console when a bar is shown."""
+    import pyabc  # noqa: F401  (sets up the 'ABC' logger)
+
+    logger = logging.getLogger("ABC")
+    logger.setLevel(logging.INFO)
+    for h in logger.handlers:
+        if isinstance(h, logging.StreamHandler) and not isinstance(h, logging.FileHandler):
+            h.setLevel(logging.INFO if console else logging.WARNING)
+    fh = logging.FileHandler(out_dir / "abc.log")
+    fh.setFormatter(logging.Formatter("%(asctime)s %(name)s %(levelname)s: %(message)s"))
+    logger.addHandler(fh)
+    return fh
+
+
+def run_fit(cfg: SimConfig, command: str, progress: bool = True) -> FitResult:
+    """Fit (or resume fitting) cfg's region; returns the posterior and how the fit went."""
+    import pyabc
+    from pyabc.sampler.util import get_mp_context
+
+    cal = cfg.calibration
+    if not cal.priors:
+        raise InputError("calibration.priors: no parameter to fit; give at least one prior "
+                         "(configs/calibration/default.yaml lists the documented ones)")
+    targets = build_targets(cfg)
+    fit_targets = fitted(targets)
+    fcfg = fit_config(cfg, targets)
+    out_dir = default_out_dir(cfg)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    fp = fingerprint(cfg, targets)
+    state = _load_state(out_dir)
+    handler = _quiet_pyabc(out_dir, console=not progress)
+
+    counter = get_mp_context().Value(c_longlong, 0)
+    model = Simulator(fcfg, cal, fit_targets, counter)
+    distance = ToleranceDistance(fit_targets)
+    if cal.processes > 1:
+        sampler = pyabc.sampler.MulticoreEvalParallelSampler(n_procs=cal.processes, check_max_eval=True)
+    else:
+        np.random.seed(cfg.seed)  # pyabc draws from numpy's global generator; seeded, a 1-process fit repeats
+        sampler = pyabc.sampler.SingleCoreSampler(check_max_eval=True)
+    # generation 0 accepts every prior draw (initial threshold inf), later thresholds are the median
+    # distance of the previous generation: this skips pyabc's separate prior "calibration sample"
+    eps = pyabc.QuantileEpsilon(initial_epsilon=np.inf, alpha=0.5)
+    kernel = (pyabc.transition.LocalTransition() if cal.transition == "local"
+              else pyabc.transition.MultivariateNormalTransition())
+    abc = pyabc.ABCSMC(model, pyabc_prior(cal.priors), distance, population_size=cal.particles, sampler=sampler,
+                       eps=eps, transitions=kernel)
+    db_url = f"sqlite:///{out_dir / DB}"
+    observed = dict(zip(fit_targets["id"], fit_targets["value"].astype(float)))
+
+    same = [int(k) for k, r in state["runs"].items() if r["fingerprint"] == fp]
+    resumed = bool(same) and not cal.restart
+    if resumed:
+        abc_id = max(same)
+        abc.load(db_url, abc_id, observed)
+    else:
+        hist = abc.new(db_url, observed, meta_info={"fingerprint": fp, "command": command})
+        abc_id = int(hist.id)
+        state["runs"][str(abc_id)] = {"fingerprint": fp, "command": command, "wall_seconds": 0.0,
+                                      "evaluations": 0, "started": time.strftime("%Y-%m-%d %H:%M:%S")}
+        _save_state(out_dir, state)
+    run = state["runs"][str(abc_id)]
+    history = abc.history
+    done_gens = history.max_t + 1
+    pops = history.get_all_populations()
+    pops = pops[pops["t"] >= 0]
+    last_eps = float(pops["epsilon"].iloc[-1]) if len(pops) else np.inf
+    budget = cal.max_minutes * 60.0 if cal.max_minutes else np.inf
+
+    reason = ""
+    if done_gens >= cal.generations:
+        reason = f"reached {cal.generations} generations"
+    elif last_eps <= cal.min_epsilon:
+        reason = f"distance threshold {last_eps:.3g} at or below min_epsilon {cal.min_epsilon:g}"
+    elif run["wall_seconds"] >= budget:
+        reason = f"time budget of {cal.max_minutes:g} min used"
+
+    bar = _Progress(cfg.region.name, cal.generations, min(done_gens, cal.generations), counter, progress,
+                    int(run["evaluations"]))
+    t_start = time.perf_counter()
+    wall0, evals0 = float(run["wall_seconds"]), int(run["evaluations"])
+    try:
+        if not reason:
+            t = abc.initialize_components_before_run(
+                minimum_epsilon=cal.min_epsilon, max_nr_populations=cal.generations - done_gens,
+                min_acceptance_rate=0.0, max_total_nr_simulations=np.inf, max_walltime=None, min_eps_diff=0.0)
+            sec_per_eval = run["wall_seconds"] / run["evaluations"] if run["evaluations"] else None
+            while True:
+                # hard time budget: cap this generation's simulations at what the time left allows
+                # (pyabc stops sampling there and discards the unfinished generation)
+                if sec_per_eval is not None and np.isfinite(budget):
+                    max_eval = (budget - run["wall_seconds"]) / sec_per_eval
+                    if max_eval < cal.particles:
+                        reason = f"time budget of {cal.max_minutes:g} min used"
+                        break
+                    abc.min_acceptance_rate = cal.particles / max_eval
+                g0, e0 = time.perf_counter(), int(counter.value)
+                with warnings.catch_warnings():  # pyabc compares inf thresholds after generation 0
+                    warnings.filterwarnings("ignore", "invalid value encountered", RuntimeWarning)
+                    ret = abc.run_generation(t=t)
+                    stop = ret["successful"] and abc.check_terminate(t=t, acceptance_rate=ret["acceptance_rate"])
+                sec_per_eval = (time.perf_counter() - g0) / max(int(counter.value) - e0, 1)
+                run["wall_seconds"] = wall0 + time.perf_counter() - t_start
+                run["evaluations"] = evals0 + int(counter.value)
+                _save_state(out_dir, state)
+                if not ret["successful"]:
+                    reason = (f"time budget of {cal.max_minutes:g} min used (the last, unfinished generation "
+                              "was discarded)")
+                    break
+                bar.generation(float(abc.eps(t)), float(ret["acceptance_rate"]))
+                if stop:
+                    eps = float(abc.eps(t))
+                    reason = (f"distance threshold {eps:.3g} at or below min_epsilon {cal.min_epsilon:g}"
+                              if eps <= cal.min_epsilon else f"reached {cal.generations} generations"
+                              if t + 1 >= cal.generations else f"time budget of {cal.max_minutes:g} min used")
+                    break
+                t += 1
+    finally:
+        history.done()
+        sampler.stop()
+        run["wall_seconds"] = wall0 + time.perf_counter() - t_start
+        run["evaluations"] = evals0 + int(counter.value)
+        run["stop_reason"] = reason or "interrupted"
+        _save_state(out_dir, state)
+        bar.close()
+        logging.getLogger("ABC").removeHandler(handler)
+        handler.close()
+
+    if history.max_t < 0:
+        raise InputError(f"calibration: no generation finished ({reason}); raise calibration.max_minutes")
+    pops = history.get_all_populations()
+    pops = pops[pops["t"] >= 0]
+    df, w = history.get_distribution(m=0, t=history.max_t)
+    values = frame_to_natural(cal.priors, df)
+    acc = (cal.particles / pops["samples"].clip(lower=1)).tolist()
+    post = post_mod.Posterior(cfg.region.name, tuple(cal.priors), np.asarray(w, float) / np.sum(w), values)
+    return FitResult(post, targets, out_dir, abc_id, int(history.max_t + 1), int(run["evaluations"]),
+                     float(run["wall_seconds"]), pops["epsilon"].astype(float).tolist(), acc, reason, resumed)

@@ -1,0 +1,131 @@
+"""Reported figures as calibration targets, and how the model reads each one.
+
+A reported tier counts firms holding *at least* that tier, as officials count (T1 -> n_T1plus,
+T2 -> n_T2plus, T3 -> n_T3, ALL -> n_firms, HTE -> n_high_tech). A ``stock`` is read at the end of
+the quarter containing its date; a ``flow`` is summed over the four quarters ending there (new T1,
+T2, T3 titles -> recognised_T1/T2/T3). The pool's flow (ALL, "新增科技型企业") is read as the pool's
+net rise over those four quarters, as the region file reads it: the reported 15,535 new firms of
+2023 equal 58,524 - 43,001, and the region's gross entry is set above it (so reading it as gross
+entry would contradict the region's own facts). Rows with ``use=calibrate`` are fitted (unless
+dropped with weight 0 or dated after a backtest cut-off); ``use=validate`` rows are only compared.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from sim.charts import TIER_COLUMN
+from sim.config import SimConfig
+from sim.errors import InputError
+from sim.seeds import REPO_ROOT, figures_for, load_reported_figures
+
+FLOW_COLUMN = {"T1": "recognised_T1", "T2": "recognised_T2", "T3": "recognised_T3"}
+NET_FLOW_COLUMN = {"ALL": "n_firms"}  # flows read as the rise of a stock over the four quarters
+ROLES = ("fitted", "held out", "validate", "dropped")
+
+
+def model_reading(tier: str, kind: str, date: pd.Timestamp) -> tuple[str | None, str]:
+    """(model column, words for the report) of a figure, or (None, why not) when the model has none."""
+    q = (date.month - 1) // 3 + 1
+    if kind == "stock":
+        col = TIER_COLUMN.get(tier)
+        return (col, f"{col} at end of {date.year}Q{q}") if col else (None, f"no model stock for {tier}")
+    start = pd.Period(f"{date.year}Q{q}", freq="Q") - 3
+    if tier in NET_FLOW_COLUMN:
+        col = NET_FLOW_COLUMN[tier]
+        return col, f"net rise of {col}, end of {start.year - 1}Q{q} to end of {date.year}Q{q}"
+    col = FLOW_COLUMN.get(tier)
+    if col is None:
+        return None, f"no model flow for {tier}"
+    return col, f"{col} summed {start.year}Q{start.quarter}-{date.year}Q{q}"
+
+
+def figures_path(cfg: SimConfig) -> Path:
+    """cfg.reported_figures: read from the working directory if it is there, else from the repo root."""
+    p = Path(cfg.reported_figures)
+    return p if p.is_absolute() or p.exists() else REPO_ROOT / p
+
+
+def build_targets(cfg: SimConfig, figures: pd.DataFrame | None = None) -> pd.DataFrame:
+    """One row per calibrate/validate figure of the region (stocks and flows) with its role, weight,
+    the model column and quarter it is read from. Raises InputError for settings that cannot work."""
+    settings = cfg.calibration
+    figs = load_reported_figures(figures_path(cfg)) if figures is None else figures
+    src = figs.attrs.get("path", "reported figures")
+    rows = figures_for(figs, cfg.region.name, ("calibrate", "validate"))
+    rows = rows[rows["kind"].isin(["stock", "flow"])].reset_index(drop=True)
+    known = set(figures_for(figs, cfg.region.name)["id"])
+    for fid in settings.weights:
+        if fid not in known:
+            raise InputError(f"calibration.weights.{fid}: no figure with this id for region {cfg.region.name} in {src}")
+    cutoff = pd.Timestamp(settings.cutoff) if settings.cutoff else None
+    out = []
+    for _, r in rows.iterrows():
+        col, words = model_reading(r["tier"], r["kind"], r["date"])
+        weight = float(settings.weights.get(r["id"], 1.0)) if r["use"] == "calibrate" else 0.0
+        q = (r["date"].month - 1) // 3 + 1
+        step = (r["date"].year - cfg.start_year) * 4 + q - 1
+        first = step - (0 if r["kind"] == "stock" else 4 if r["tier"] in NET_FLOW_COLUMN else 3)
+        if cutoff is not None and r["date"] > cutoff:
+            role = "held out"
+        elif r["use"] == "validate":
+            role = "validate"
+        elif weight == 0.0:
+            role = "dropped"
+        else:
+            role = "fitted"
+        if role == "fitted" and col is None:
+            raise InputError(f"{src}: figure {r['id']}: {words}; set calibration.weights.{r['id']}=0 to drop it")
+        if role == "fitted" and first < 0:
+            raise InputError(f"{src}: figure {r['id']}: dated before start_year {cfg.start_year}; "
+                             f"set calibration.weights.{r['id']}=0 to drop it")
+        out.append({
+            "id": r["id"], "tier": r["tier"], "kind": r["kind"], "date": r["date"], "value": r["value"],
+            "tolerance": r["tolerance"], "use": r["use"], "role": role, "weight": weight if role == "fitted" else 0.0,
+            "column": col, "how": "stock" if r["kind"] == "stock" else "net" if r["tier"] in NET_FLOW_COLUMN else "sum",
+            "step": step, "year": r["date"].year, "quarter": q, "model_reading": words,
+            "reading": r["reading"],
+        })
+    targets = pd.DataFrame(out)
+    if targets.empty or not (targets["role"] == "fitted").any():
+        when = f" dated up to {settings.cutoff}" if settings.cutoff else ""
+        raise InputError(f"{src}: no figure to fit for region {cfg.region.name}{when} "
+                         "(rows with use=calibrate, kind stock or flow, weight > 0)")
+    return targets
+
+
+def fitted(targets: pd.DataFrame) -> pd.DataFrame:
+    return targets[targets["role"] == "fitted"].reset_index(drop=True)
+
+
+def fit_end_year(targets: pd.DataFrame) -> int:
+    """A fit simulates only up to the year of its last fitted figure."""
+    return int(fitted(targets)["year"].max())
+
+
+def read_values(quarterly: pd.DataFrame, targets: pd.DataFrame, scale: float = 1.0) -> np.ndarray:
+    """Simulated value of each target from one replication's quarterly frame (rows in step order),
+    counts divided by ``scale`` when the population was scaled down. NaN where the model has no
+    reading or the run does not reach the date."""
+    vals = np.full(len(targets), np.nan)
+    n = len(quarterly)
+    for i, (col, how, step) in enumerate(zip(targets["column"], targets["how"], targets["step"])):
+        if not isinstance(col, str) or step >= n or step < 0:
+            continue
+        series = quarterly[col].to_numpy()
+        if how == "stock":
+            vals[i] = series[step]
+        elif how == "net":
+            vals[i] = series[step] - series[step - 4] if step >= 4 else np.nan
+        else:
+            vals[i] = series[max(step - 3, 0): step + 1].sum()
+    return vals / scale
+
+
+def read_replications(quarterly: pd.DataFrame, targets: pd.DataFrame, scale: float = 1.0) -> np.ndarray:
+    """(replications, targets) array of simulated values from a stacked run."""
+    return np.vstack([read_values(g.reset_index(drop=True), targets, scale)
+                      for _, g in quarterly.groupby("replication", sort=True)])

@@ -1,0 +1,229 @@
+"""Calibration: figures are read the way the report says, the distance honours tolerances, a fit
+recovers known parameters within its own interval, the command runs end to end (report, backtest,
+resume), and runs draw posterior parameters with common random numbers across scenarios.
+
+Every fit here runs on a small population (a fraction of Chongqing's, counts scaled back up) with
+few particles, so the file stays fast; the real fits are measured in experiments/.
+"""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+
+from sim.calibration import posterior as post_mod
+from sim.calibration.cli import calibrate_command
+from sim.calibration.distance import ToleranceDistance, excess
+from sim.calibration.driver import Simulator, fit_config, run_fit
+from sim.calibration.report import parameter_table
+from sim.calibration.targets import build_targets, fitted, read_values
+from sim.cli import compose_job
+from sim.config import validate
+from sim.errors import InputError
+from sim.runner import replication_seeds, run_replications
+from sim.seeds import COLUMNS
+
+SCALE = 0.1
+TRUE = {"failure_rate": 0.08, "high_tech_rate": 0.11, "apply_t2": 0.5}
+PRIORS = {"failure_rate": {"low": 0.02, "high": 0.14}, "high_tech_rate": {"low": 0.02, "high": 0.3, "scale": "log"},
+          "apply_t2": {"low": 0.2, "high": 1.0}}
+# (id, tier, date, kind, use, tolerance): what the synthetic "officials" report
+FIGURES = [
+    ("s_all_2020", "ALL", "2020-12-31", "stock", "calibrate", 0.03),
+    ("s_all_2022", "ALL", "2022-12-31", "stock", "calibrate", 0.03),
+    ("s_all_flow_2023", "ALL", "2023-12-31", "flow", "calibrate", 0.05),
+    ("s_hte_2021", "HTE", "2021-12-31", "stock", "calibrate", 0.05),
+    ("s_hte_2023", "HTE", "2023-09-30", "stock", "calibrate", 0.05),
+    ("s_t2_2022", "T2", "2022-12-31", "stock", "calibrate", 0.08),
+    ("s_t2_2023", "T2", "2023-12-31", "stock", "calibrate", 0.08),
+    ("s_t3_2023", "T3", "2023-12-31", "stock", "validate", 0.2),
+]
+
+
+def write_figures(path, values: dict[str, float]) -> None:
+    rows = [",".join(COLUMNS)]
+    for fid, tier, date, kind, use, tol in FIGURES:
+        rows.append(f"{fid},chongqing,{tier},{date},{values[fid]:.0f},{kind},{use},{tol},public:synthetic,"
+                    f"synthetic {fid},simulated with known parameters")
+    path.write_text("\n".join(rows) + "\n")
+
+
+def small_cfg(figures_path, **calibration):
+    base = compose_job(["calibration.use=none", f"reported_figures={figures_path}", "end_year=2024",
+                        "outcomes.report_years=[2023]"])
+    data = base.model_dump()
+    data["calibration"] = {**data["calibration"], "priors": PRIORS, "scale": SCALE, "particles": 40,
+                           "generations": 4, "processes": 1, "check_replications": 6, **calibration}
+    return validate(data)
+
+
+@pytest.fixture(scope="module")
+def synthetic(tmp_path_factory):
+    """A reported-figures file made by simulating the (scaled) model with known parameters."""
+    d = tmp_path_factory.mktemp("synthetic")
+    placeholder = d / "figures.csv"
+    write_figures(placeholder, {f[0]: 1000 for f in FIGURES})
+    cfg = small_cfg(placeholder)
+    targets = build_targets(cfg)
+    truth = Simulator(fit_config(cfg, targets), cfg.calibration, targets)
+    values = truth.simulate(TRUE)
+    write_figures(placeholder, dict(zip(targets["id"], values)))
+    return placeholder
+
+
+# ---------------------------------------------------------------------------- reading, distance
+def test_figures_are_read_at_quarter_end_summed_or_netted(tmp_path):
+    write_figures(tmp_path / "f.csv", {f[0]: 1000 for f in FIGURES})
+    cfg = small_cfg(tmp_path / "f.csv")
+    t = build_targets(cfg).set_index("id")
+    q = pd.DataFrame({"year": np.repeat(np.arange(2018, 2025), 4), "quarter": np.tile([1, 2, 3, 4], 7)})
+    q["n_firms"] = np.arange(len(q)) * 10.0
+    q["n_high_tech"] = np.arange(len(q)) * 1.0
+    q["n_T2plus"] = 5.0
+    q["n_T3"] = 7.0
+    vals = dict(zip(t.index, read_values(q, t.reset_index(), scale=0.5)))
+    assert vals["s_all_2020"] == (4 * 2 + 3) * 10 / 0.5  # end of 2020Q4 is step 11
+    assert vals["s_hte_2023"] == (4 * 5 + 2) / 0.5  # a September date is read at 2023Q3's end
+    assert vals["s_all_flow_2023"] == 4 * 10 / 0.5  # net rise over the four quarters
+    assert t.loc["s_t3_2023", "role"] == "validate" and t.loc["s_t2_2023", "role"] == "fitted"
+    assert "summed" not in t.loc["s_all_flow_2023", "model_reading"]
+
+
+def test_distance_is_zero_inside_tolerance_and_grows_outside():
+    t = pd.DataFrame({"id": ["a", "b"], "value": [100.0, 1000.0], "tolerance": [0.1, 0.02], "weight": [1.0, 1.0]})
+    d = ToleranceDistance(t)
+    assert d({"a": 109.0, "b": 1019.0}) == 0.0  # both within their bands: no credit for an exact hit
+    near, far = d({"a": 100.0, "b": 1030.0}), d({"a": 100.0, "b": 1060.0})
+    assert 0 < near < far
+    assert excess(np.array([130.0]), np.array([100.0]), np.array([0.1]))[0] == pytest.approx(2.0)
+    assert d({"a": np.nan, "b": 1000.0}) == np.inf  # a missing reading never passes
+    dropped = ToleranceDistance(t.assign(weight=[1.0, 0.0]))
+    assert dropped({"a": 100.0, "b": 5000.0}) == 0.0
+
+
+def test_weights_drop_figures_and_cutoff_holds_later_ones_out(tmp_path):
+    write_figures(tmp_path / "f.csv", {f[0]: 1000 for f in FIGURES})
+    cfg = small_cfg(tmp_path / "f.csv", weights={"s_hte_2021": 0.0}, cutoff="2022-12-31")
+    t = build_targets(cfg).set_index("id")
+    assert t.loc["s_hte_2021", "role"] == "dropped"
+    assert set(t.index[t["role"] == "held out"]) == {"s_all_flow_2023", "s_hte_2023", "s_t2_2023", "s_t3_2023"}
+    assert set(fitted(t.reset_index())["id"]) == {"s_all_2020", "s_all_2022", "s_t2_2022"}
+
+
+# --------------------------------------------------------------------------- recovery (the core)
+def test_fit_recovers_known_parameters_within_its_interval(synthetic, tmp_path):
+    cfg = small_cfg(synthetic, out=str(tmp_path / "fit"), install=False)
+    fit = run_fit(cfg, "test", progress=False)
+    post = fit.posterior
+    lo, hi = post.quantile(0.05), post.quantile(0.95)
+    for name, true in TRUE.items():
+        assert lo[name] <= true <= hi[name], (name, lo[name], true, hi[name])
+    table = parameter_table(cfg, post, 0.9).set_index("parameter")
+    # the data must have taught the fit something: the pool and the HTE counts pin their rates down
+    assert table.loc["failure_rate", "width_ratio"] < 0.5
+    assert table.loc["high_tech_rate", "width_ratio"] < 0.5
+    assert fit.epsilons == sorted(fit.epsilons, reverse=True)
+
+
+# ----------------------------------------------------------------------- the command end to end
+def test_backtest_command_end_to_end_then_runs_draw_from_it(synthetic, tmp_path, capsys):
+    out = tmp_path / "bt"
+    installed = post_mod.default_file("chongqing")
+    before = installed.stat().st_mtime_ns if installed.exists() else None
+    argv = [f"reported_figures={synthetic}", "calibration.use=none", "calibration.scale=0.1",
+            "calibration.particles=20", "calibration.generations=2", "calibration.check_replications=4",
+            "calibration.processes=2", f"out={out}", "cutoff=2022-12-31", "progress=false"]
+    assert calibrate_command(argv) == 0, capsys.readouterr().err
+    done = json.loads((out / "COMPLETE").read_text())
+    for name in done["files"]:
+        assert (out / name).stat().st_size > 0
+    md = (out / "report.md").read_text()
+    assert "## Backtest" in md and "cut-off 2022-12-31" in md and "## Fitted parameters" in md
+    targets = pd.read_csv(out / "targets.csv")
+    held = targets[targets["role"] == "held out"]
+    assert set(held["id"]) == {"s_all_flow_2023", "s_hte_2023", "s_t2_2023", "s_t3_2023"}
+    assert held["sim_median"].notna().all() and (held["sim_low"] <= held["sim_high"]).all()
+    params = pd.read_csv(out / "parameters.csv")
+    documented = compose_job(["calibration.use=none"]).calibration.priors
+    assert list(params["parameter"]) == list(documented) and params["width_ratio"].between(0, 1.2).all()
+    meta = yaml.safe_load((out / "posterior.yaml").read_text())
+    assert meta["fit"]["cutoff"] == "2022-12-31" and meta["command"].startswith("python -m sim calibrate")
+    assert (installed.stat().st_mtime_ns if installed.exists() else None) == before  # a backtest never installs
+
+    # runs draw from it: replication k uses the same draw in every scenario, recorded per replication
+    run = [f"calibration.file={out / 'posterior.yaml'}", "calibration.use=posterior", "replications=4",
+           "end_year=2019", "outcomes.report_years=[2019]", "progress=false"]
+    a = run_replications(compose_job(run)).attrs["parameters"]
+    b = run_replications(compose_job([*run, "+scenario=full_package"])).attrs["parameters"]
+    pd.testing.assert_frame_equal(a, b)
+    assert (a["source"] == "posterior draw").all() and "failure_rate" in a.columns
+    post = post_mod.load_posterior(out / "posterior.yaml")
+    for _, r in a.iterrows():
+        assert r["failure_rate"] == post.values[int(r["particle"]), post.names.index("failure_rate")]
+
+
+def test_resume_continues_the_same_fit(synthetic, tmp_path):
+    cfg = small_cfg(synthetic, out=str(tmp_path / "r"), install=False, generations=1, particles=20)
+    first = run_fit(cfg, "test", progress=False)
+    more = small_cfg(synthetic, out=str(tmp_path / "r"), install=False, generations=2, particles=20)
+    second = run_fit(more, "test", progress=False)
+    assert second.resumed and second.abc_id == first.abc_id
+    assert second.generations == 2 and second.epsilons[0] == first.epsilons[0]
+    assert second.evaluations > first.evaluations
+    state = json.loads((tmp_path / "r" / "state.json").read_text())
+    assert list(state["runs"]) == [str(first.abc_id)]
+    # a finished fit with the same settings is not redone; restart=true starts a new one
+    again = run_fit(more, "test", progress=False)
+    assert again.resumed and again.evaluations == second.evaluations
+    fresh = run_fit(small_cfg(synthetic, out=str(tmp_path / "r"), install=False, generations=1, particles=20,
+                              restart=True), "test", progress=False)
+    assert fresh.abc_id != first.abc_id
+
+
+# ------------------------------------------------------------------------------ posterior draws
+def test_replication_draws_are_seeded_per_replication(tmp_path):
+    names = ("failure_rate", "apply_t2")
+    post = post_mod.Posterior("chongqing", names, np.full(50, 1 / 50),
+                              np.column_stack([np.linspace(0.03, 0.1, 50), np.linspace(0.3, 0.9, 50)]),
+                              meta={"fit": {}})
+    path = tmp_path / "p.yaml"
+    post_mod.write_posterior(path, post, "test")
+    cfg = compose_job([f"calibration.file={path}", "calibration.use=posterior"])
+    _, five = post_mod.replication_parameters(cfg, replication_seeds(3, 5))
+    _, three = post_mod.replication_parameters(cfg, replication_seeds(3, 3))
+    pd.testing.assert_frame_equal(five.iloc[:3], three)  # draw k does not depend on how many replications
+    assert five["particle"].nunique() > 1
+    _, med = post_mod.replication_parameters(compose_job([f"calibration.file={path}", "calibration.use=median"]),
+                                             replication_seeds(3, 2))
+    assert (med["particle"] == -1).all() and med["failure_rate"].nunique() == 1
+    cfgs, _ = post_mod.replication_parameters(cfg, replication_seeds(3, 2))
+    assert cfgs[0].uncertainties.failure_rate == five.loc[0, "failure_rate"]
+
+
+# ------------------------------------------------------------------------------------ bad input
+@pytest.mark.parametrize("args, expected", [
+    (["calibration.weights.nope=0"], "calibration.weights.nope: no figure with this id"),
+    (["cutoff=2010-01-01"], "no figure to fit"),
+    (["calibration.priors.failure_rate.low=0.5"], "calibration.priors.failure_rate.low: must be below high"),
+    (["calibration.priors.apply_t2.high=1.5"], "calibration.priors.apply_t2.high: outside what"),
+    (["cutoff=yesterday"], "calibration.cutoff"),
+])
+def test_bad_calibrate_input_one_line_nothing_written(tmp_path, capsys, args, expected):
+    out = tmp_path / "never"
+    assert calibrate_command([*args, f"out={out}", "calibration.use=none"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert expected in err and len(err.splitlines()) == 1, err
+    assert not out.exists()
+
+
+def test_run_asking_for_a_missing_posterior_fails_before_anything(tmp_path):
+    with pytest.raises(InputError, match="calibration.file: posterior needs a calibrated file"):
+        compose_job([f"calibration.file={tmp_path / 'none.yaml'}", "calibration.use=posterior"])
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("region: chongqing\nparameters: [failure_rate]\nparticles: {weight: [1], failure_rate: [7]}\n")
+    with pytest.raises(InputError, match="failure_rate = 7 is outside"):
+        compose_job([f"calibration.file={bad}"])
