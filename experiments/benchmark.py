@@ -11,10 +11,10 @@ Reports, and writes to experiments/results/benchmark-<git short sha>.json:
     and CPU (CPU stays readable when other work shares the machine; the load average is recorded);
   - firm-steps per second: alive firms summed over the quarters (firms alive at the start of each
     step, the ones the step simulates) divided by the simulation's wall seconds;
-  - peak memory: ``ru_maxrss`` of a fresh subprocess that imports, builds and runs one model (the
-    whole process: interpreter and libraries included), the same process's ``ru_maxrss`` just before
-    the model is built (imports only), and the ``tracemalloc`` peak of the build and run (numpy
-    reports its arrays to tracemalloc);
+  - peak memory: peak resident set size (VmHWM) of a fresh subprocess that imports, builds and runs
+    one model (the whole process: interpreter and libraries included), the same just before the
+    model is built (imports only), and the ``tracemalloc`` peak of the build and run (numpy reports
+    its arrays to tracemalloc);
 * the per-agent reference (experiments/per_agent_reference.py, one ``mesa.Agent`` per firm) and
   the product side by side in this process, same configuration (Chongqing scaled down, short
   horizon), same seeds, alternating; the ratio is the median over repeats of reference / product;
@@ -62,7 +62,9 @@ def time_runs(model_cls, cfg, repeats: int) -> dict:
     """Construction and simulation time of ``repeats`` runs (replication seeds 0..repeats-1)."""
     seeds = np.random.SeedSequence(cfg.seed).spawn(repeats)
     build, wall, cpu, rate, firm_steps = [], [], [], [], []
+    m = None
     for ss in seeds:
+        del m  # one model at a time
         t = time.perf_counter()
         m = model_cls(cfg, ss)
         build.append(time.perf_counter() - t)
@@ -86,6 +88,18 @@ def time_runs(model_cls, cfg, repeats: int) -> dict:
     }
 
 
+def peak_rss_mb() -> float:
+    """This process's peak resident set size (VmHWM). Not ``ru_maxrss``: Linux carries that over
+    from the parent's memory at fork, so a child of a big parent would report the parent's size."""
+    try:
+        for line in open("/proc/self/status"):
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
 def memory_child(region: str) -> None:
     """Run in a fresh subprocess: print peak memory of one build and run as JSON."""
     import tracemalloc
@@ -93,14 +107,13 @@ def memory_child(region: str) -> None:
     from sim.model import SMEModel
 
     cfg = _config(region)
-    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    before = peak_rss_mb()
     tracemalloc.start()
     m = SMEModel(cfg, np.random.SeedSequence(cfg.seed).spawn(1)[0])
     m.run()
     traced = tracemalloc.get_traced_memory()[1]
     tracemalloc.stop()
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    print(json.dumps({"peak_rss_mb": round(peak / 1024), "rss_after_imports_mb": round(before / 1024),
+    print(json.dumps({"peak_rss_mb": round(peak_rss_mb()), "rss_after_imports_mb": round(before),
                       "tracemalloc_peak_mb": round(traced / 2**20)}))
 
 
@@ -110,7 +123,7 @@ def measure_memory(region: str) -> dict:
     if r.returncode != 0:
         raise SystemExit(f"memory measurement failed:\n{r.stderr[-2000:]}")
     out = json.loads(r.stdout.strip().splitlines()[-1])
-    out["how"] = ("ru_maxrss of a fresh subprocess (whole process) after one build and run; "
+    out["how"] = ("peak resident set size (VmHWM) of a fresh subprocess (whole process) after one build and run; "
                   "rss_after_imports_mb: the same before the model is built; tracemalloc_peak_mb: "
                   "Python and numpy allocations during build and run")
     return out

@@ -57,6 +57,9 @@ def split_args(argv: list[str]) -> tuple[list[str], bool, bool]:
             raise InputError(f"unknown option {a!r}: allowed are -m/--multirun, --cfg job, --help and Hydra's flags")
         else:
             overrides.append(a)
+    if multirun and info:
+        raise InputError("-m/--multirun cannot be combined with --cfg, --info or --help: "
+                         "drop -m to see one job's configuration")
     return overrides, multirun, info
 
 

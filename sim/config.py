@@ -236,9 +236,9 @@ class Calibration(Block):
     min_epsilon: Annotated[float, Field(ge=0.0)] = 0.0  # stop once the distance threshold is this low
     max_minutes: Annotated[float, Field(gt=0.0)] | None = 16.0  # no new generation past this wall time
     processes: Annotated[int, Field(ge=1, le=256)] = 2  # pyabc multicore sampler processes
-    # pyabc proposal kernel: "local" (LocalTransition: covariance of each particle's nearest
-    # neighbours) or "normal" (MultivariateNormalTransition: one covariance for the population)
-    transition: Literal["local", "normal"] = "normal"
+    # width of pyabc's Gaussian proposal kernel, x its Silverman covariance: wider keeps the importance
+    # weights even with a dozen parameters (experiments/calibration_kernel_ess.py), at lower acceptance
+    kernel_scaling: Annotated[float, Field(gt=0.0, le=100.0)] = 4.0
     scale: Annotated[float, Field(gt=0.0, le=1.0)] = 1.0  # fit on a population this fraction of the region
     check_replications: Annotated[int, Field(ge=2, le=10000)] = 40  # posterior-predictive runs in the report
     out: str | None = None  # working directory; default results/calibration/<region>[_cutoff-DATE]

@@ -256,8 +256,7 @@ def run_fit(cfg: SimConfig, command: str, progress: bool = True) -> FitResult:
     # generation 0 accepts every prior draw (initial threshold inf), later thresholds are the median
     # distance of the previous generation: this skips pyabc's separate prior "calibration sample"
     eps = pyabc.QuantileEpsilon(initial_epsilon=np.inf, alpha=0.5)
-    kernel = (pyabc.transition.LocalTransition() if cal.transition == "local"
-              else pyabc.transition.MultivariateNormalTransition())
+    kernel = pyabc.transition.MultivariateNormalTransition(scaling=cal.kernel_scaling)
     abc = pyabc.ABCSMC(model, pyabc_prior(cal.priors), distance, population_size=cal.particles, sampler=sampler,
                        eps=eps, transitions=kernel)
     db_url = f"sqlite:///{out_dir / DB}"
