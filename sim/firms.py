@@ -55,6 +55,13 @@ COLUMNS: dict[str, tuple[type, float | int | bool]] = {
 }
 
 
+def _column(size: int, dtype: type, empty: float | int | bool) -> np.ndarray:
+    """A column of empty slots. Zero-filled columns come from ``np.zeros``, whose pages the OS maps
+    only when a slot is first used, so sizing the population for the whole horizon costs nothing
+    up front."""
+    return np.zeros(size, dtype=dtype) if empty == 0 else np.full(size, empty, dtype=dtype)
+
+
 class FirmPopulation:
     """Columns of firm state with amortised growth; ``n`` slots are in use, ``alive`` marks firms."""
 
@@ -62,7 +69,7 @@ class FirmPopulation:
         self.n = 0
         self._cap = max(int(capacity), 16)
         for name, (dtype, empty) in COLUMNS.items():
-            setattr(self, name, np.full(self._cap, empty, dtype=dtype))
+            setattr(self, name, _column(self._cap, dtype, empty))
 
     def __len__(self) -> int:
         return self.n
@@ -77,7 +84,7 @@ class FirmPopulation:
             return
         new_cap = max(need, int(self._cap * 1.5))
         for name, (dtype, empty) in COLUMNS.items():
-            col = np.full(new_cap, empty, dtype=dtype)
+            col = _column(new_cap, dtype, empty)
             col[: self.n] = getattr(self, name)[: self.n]
             setattr(self, name, col)
         self._cap = new_cap

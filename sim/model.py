@@ -167,9 +167,6 @@ class SMEModel(mesa.Model):
             self.step()
 
     # ------------------------------------------------------------------------- reporting
-    def any_leader_open(self, channel: str) -> bool:
-        return any(getattr(ld, channel) for ld in self.leader_list)
-
     def tier_counts(self) -> np.ndarray:
         """Firms alive at each tier now."""
         return np.bincount(self.firms.tier[self.live], minlength=4)

@@ -37,7 +37,7 @@ def run_one(cfg: SimConfig, seed: np.random.SeedSequence | int) -> pd.DataFrame:
 
 def run_replications(cfg: SimConfig, progress: bool | None = None) -> pd.DataFrame:
     """All replications, stacked, with a ``replication`` column first."""
-    from sim.calibration.posterior import replication_parameters, resolve, staleness
+    from sim.calibration.posterior import replication_parameters, resolve, set_by_hand, staleness
 
     show = cfg.progress if progress is None else progress
     seeds = replication_seeds(cfg.seed, cfg.replications)
@@ -46,6 +46,8 @@ def run_replications(cfg: SimConfig, progress: bool | None = None) -> pd.DataFra
     for why in staleness(cfg, post) if post is not None else ():
         log.warning("calibrated posterior %s may be stale: %s (rerun `python -m sim calibrate region=%s`)",
                     post.path, why, cfg.region.name)
+    if post is not None and set_by_hand(cfg, post):
+        log.info("set by hand, not drawn from the posterior: %s", ", ".join(set_by_hand(cfg, post)))
     frames = []
     bar = tqdm(seeds, desc=f"{cfg.region.name}/{cfg.scenario}", unit="rep", file=sys.stderr,
                disable=not show or cfg.replications < 2, leave=False)

@@ -187,9 +187,10 @@ def test_resume_continues_the_same_fit(synthetic, tmp_path):
 # ------------------------------------------------------------------------------ posterior draws
 def test_replication_draws_are_seeded_per_replication(tmp_path):
     names = ("failure_rate", "apply_t2")
+    region = compose_job(["calibration.use=none"]).uncertainties
     post = post_mod.Posterior("chongqing", names, np.full(50, 1 / 50),
                               np.column_stack([np.linspace(0.03, 0.1, 50), np.linspace(0.3, 0.9, 50)]),
-                              meta={"fit": {}})
+                              meta={"fit": {}, "region_values": {n: getattr(region, n) for n in names}})
     path = tmp_path / "p.yaml"
     post_mod.write_posterior(path, post, "test")
     cfg = compose_job([f"calibration.file={path}", "calibration.use=posterior"])
@@ -202,6 +203,11 @@ def test_replication_draws_are_seeded_per_replication(tmp_path):
     assert (med["particle"] == -1).all() and med["failure_rate"].nunique() == 1
     cfgs, _ = post_mod.replication_parameters(cfg, replication_seeds(3, 2))
     assert cfgs[0].uncertainties.failure_rate == five.loc[0, "failure_rate"]
+    # a fitted parameter set by hand keeps the run's value; the others are still drawn
+    hand = compose_job([f"calibration.file={path}", "calibration.use=posterior", "uncertainties.failure_rate=0.111"])
+    cfgs, table = post_mod.replication_parameters(hand, replication_seeds(3, 5))
+    assert (table["failure_rate"] == 0.111).all() and all(c.uncertainties.failure_rate == 0.111 for c in cfgs)
+    pd.testing.assert_series_equal(table["apply_t2"], five["apply_t2"])
 
 
 # ------------------------------------------------------------------------------------ bad input

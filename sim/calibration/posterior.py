@@ -241,8 +241,17 @@ def staleness(cfg: SimConfig, post: Posterior) -> list[str]:
     now = cfg.uncertainties.model_dump()
     changed = [k for k, v in fixed.items() if k in now and k not in post.names and not np.isclose(now[k], v)]
     if changed:
-        why.append("fixed uncertainties differ from the fit's: " + ", ".join(changed[:5]))
+        why.append("uncertainties the fit held fixed differ from its values (set by hand, or the region "
+                   "file changed since): " + ", ".join(changed[:5]))
     return why
+
+
+def set_by_hand(cfg: SimConfig, post: Posterior) -> list[str]:
+    """Fitted parameters this run sets to something other than the region file's value at the fit
+    (e.g. ``uncertainties.failure_rate=0.1`` on the command line): those keep the run's value."""
+    fitted_at = post.meta.get("region_values") or {}
+    now = cfg.uncertainties.model_dump()
+    return [n for n in post.names if n in fitted_at and not np.isclose(now[n], fitted_at[n])]
 
 
 def replication_parameters(cfg: SimConfig, seeds: list[np.random.SeedSequence]) -> tuple[list[SimConfig], pd.DataFrame]:
@@ -255,12 +264,14 @@ def replication_parameters(cfg: SimConfig, seeds: list[np.random.SeedSequence]) 
     rows, cfgs = [], []
     median = post.median() if cfg.calibration.use == "median" else None
     base = cfg.uncertainties.model_dump()
+    by_hand = set_by_hand(cfg, post)
     for k, ss in enumerate(seeds):
         if median is not None:
-            i, params, source = -1, median, "posterior median"
+            i, params, source = -1, dict(median), "posterior median"
         else:
             i = post.draw_index(ss)
             params, source = post.particle(i), "posterior draw"
+        params.update({n: base[n] for n in by_hand})
         unc = type(cfg.uncertainties).model_validate({**base, **params})
         cfgs.append(cfg.model_copy(update={"uncertainties": unc}))
         rows.append({"replication": k, "source": source, "particle": i, **params})
