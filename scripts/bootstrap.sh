@@ -36,7 +36,7 @@ fi
 stamp="$venv/.installed-$(cat pyproject.toml | cksum | cut -d' ' -f1)"
 if [ ! -f "$stamp" ]; then
   "$venv/bin/python" -m pip install --quiet --upgrade pip >&2
-  "$venv/bin/python" -m pip install --quiet -e ".[test,calibration]" >&2
+  "$venv/bin/python" -m pip install --quiet -e ".[test]" >&2
   rm -f "$venv"/.installed-* && touch "$stamp"
 fi
 
