@@ -3,8 +3,8 @@
 #   bash scripts/bootstrap.sh run [hydra overrides...]   # python -m sim run ...
 #   bash scripts/bootstrap.sh test [pytest args...]      # the test suite
 #   bash scripts/bootstrap.sh env                        # set up only; prints the interpreter
-# The interpreter is found in this order: $SIM_PYTHON; python3.14 ... python3.12 and python3 on the
-# PATH; pyenv's installed versions (called by path: a pyenv shim fails unless PYENV_VERSION is set).
+# The interpreter is found in this order: $SIM_PYTHON; python3.12, 3.13, 3.14 and python3 on the
+# PATH; pyenv's installed versions, oldest >= 3.12 first (called by path: a pyenv shim fails unless PYENV_VERSION is set).
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$here"
@@ -16,12 +16,12 @@ usable() {  # prints the interpreter's path if it runs and is >= 3.12
 
 find_python() {
   local c
-  for c in ${SIM_PYTHON:-} python3.14 python3.13 python3.12 python3; do
+  for c in ${SIM_PYTHON:-} python3.12 python3.13 python3.14 python3; do
     command -v "$c" >/dev/null 2>&1 && usable "$c" && return 0
   done
   local root="${PYENV_ROOT:-$HOME/.pyenv}"
   command -v pyenv >/dev/null 2>&1 && root="$(pyenv root)"
-  for c in $(ls -d "$root"/versions/3.1[2-9]* 2>/dev/null | sort -rV); do
+  for c in $(ls -d "$root"/versions/3.1[2-9]* 2>/dev/null | sort -V); do  # 3.12 first: what CI tests
     [ -x "$c/bin/python3" ] && usable "$c/bin/python3" && return 0
   done
   return 1
