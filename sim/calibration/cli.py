@@ -62,7 +62,7 @@ def _meta(cfg: SimConfig, fit, command: str) -> dict:
     return {
         "command": command,
         "created": _dt.datetime.now().isoformat(timespec="seconds"),
-        "model_source": post_mod.model_source_hash(),
+        "model_source": fit.model_source,
         "fit": {
             "method": "ABC-SMC (pyabc), tolerance distance (sim.calibration.distance)",
             "particles": cal.particles, "generations": fit.generations, "stop": fit.stop_reason,

@@ -25,7 +25,7 @@ import threading
 import time
 import warnings
 from ctypes import c_longlong
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -144,7 +144,7 @@ class FitResult:
     acceptance: list[float]
     stop_reason: str
     resumed: bool
-    log: list[str] = field(default_factory=list)
+    model_source: str = ""  # hash of the simulator's source when the fit started (see posterior.staleness)
 
 
 # --------------------------------------------------------------------------------------- state
@@ -242,6 +242,7 @@ def run_fit(cfg: SimConfig, command: str, progress: bool = True) -> FitResult:
     out_dir = default_out_dir(cfg)
     out_dir.mkdir(parents=True, exist_ok=True)
     fp = fingerprint(cfg, targets)
+    fp_source = post_mod.model_source_hash()  # the simulator's source as this process imported it
     state = _load_state(out_dir)
     handler = _quiet_pyabc(out_dir, console=not progress)
 
@@ -271,7 +272,8 @@ def run_fit(cfg: SimConfig, command: str, progress: bool = True) -> FitResult:
         hist = abc.new(db_url, observed, meta_info={"fingerprint": fp, "command": command})
         abc_id = int(hist.id)
         state["runs"][str(abc_id)] = {"fingerprint": fp, "command": command, "wall_seconds": 0.0,
-                                      "evaluations": 0, "started": time.strftime("%Y-%m-%d %H:%M:%S")}
+                                      "evaluations": 0, "started": time.strftime("%Y-%m-%d %H:%M:%S"),
+                                      "model_source": post_mod.model_source_hash()}
         _save_state(out_dir, state)
     run = state["runs"][str(abc_id)]
     history = abc.history
@@ -349,4 +351,5 @@ def run_fit(cfg: SimConfig, command: str, progress: bool = True) -> FitResult:
     acc = (cal.particles / pops["samples"].clip(lower=1)).tolist()
     post = post_mod.Posterior(cfg.region.name, tuple(cal.priors), np.asarray(w, float) / np.sum(w), values)
     return FitResult(post, targets, out_dir, abc_id, int(history.max_t + 1), int(run["evaluations"]),
-                     float(run["wall_seconds"]), pops["epsilon"].astype(float).tolist(), acc, reason, resumed)
+                     float(run["wall_seconds"]), pops["epsilon"].astype(float).tolist(), acc, reason, resumed,
+                     model_source=run.get("model_source", fp_source))

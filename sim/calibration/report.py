@@ -109,12 +109,12 @@ def targets_chart(table: pd.DataFrame, region_label: str, interval: float) -> pl
     used = set()
     for y, r in t.iterrows():
         color, label = ROLE_STYLE[r["role"]]
-        ax.add_patch(plt.Rectangle((1 - r["tolerance"], y - 0.3), 2 * r["tolerance"], 0.6, color="tab:green",
-                                   alpha=0.18, lw=0, label=None if "tol" in used else "tolerance of the figure"))
-        used.add("tol")
         if not np.isfinite(r["sim_median"]):
             ax.text(1.0, y, "no model reading", va="center", ha="center", fontsize=7, color="grey")
             continue
+        ax.add_patch(plt.Rectangle((1 - r["tolerance"], y - 0.3), 2 * r["tolerance"], 0.6, color="tab:green",
+                                   alpha=0.18, lw=0, label=None if "tol" in used else "tolerance of the figure"))
+        used.add("tol")
         lo, hi = r["sim_low"] / r["reported"], r["sim_high"] / r["reported"]
         ax.plot([lo, hi], [y, y], color=color, lw=2, solid_capstyle="butt")
         ax.plot(r["sim_median"] / r["reported"], y, "o", color=color, ms=6,
@@ -136,7 +136,7 @@ def targets_chart(table: pd.DataFrame, region_label: str, interval: float) -> pl
     ax.set_title(f"{region_label}: calibrated model against each reported figure", fontsize=10)
     ax.grid(axis="x", alpha=0.3, which="both")
     fig.legend(*ax.get_legend_handles_labels(), fontsize=8, frameon=False, loc="lower center", ncol=4)
-    fig.tight_layout(rect=(0, 0.9 / fig.get_figheight(), 1, 1))
+    fig.tight_layout(rect=(0, 0.35 / fig.get_figheight(), 1, 1))
     return fig
 
 
