@@ -30,7 +30,8 @@ FLAGS_WITH_VALUE = {"--cfg", "-c", "--package", "-p", "--config-path", "-cp", "-
                     "--config-dir", "-cd", "--experimental-rerun", "--info", "-i"}
 # beyond this many jobs, pre-flight checks every value of every swept key instead of every job
 MAX_JOBS_CHECKED_ONE_BY_ONE = 100
-GROUPS = tuple(sorted(p.name for p in CONFIG_DIR.iterdir() if p.is_dir() and p.name != "hydra"))
+# configs/calibrated/ holds fitted posteriors (read by sim.calibration.posterior), not a Hydra group
+GROUPS = tuple(sorted(p.name for p in CONFIG_DIR.iterdir() if p.is_dir() and p.name not in ("hydra", "calibrated")))
 
 
 def options(group: str) -> list[str]:

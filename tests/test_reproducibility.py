@@ -99,13 +99,18 @@ def cfg():
 
 
 def test_replication_k_is_child_k_of_the_seed(cfg):
-    """Replication k runs on child k of SeedSequence(seed), so it is the same history whether
-    the run has 2 or 3 replications, and replications differ from each other."""
+    """Replication k runs on child k of SeedSequence(seed) (with posterior draw k when a calibrated
+    posterior is in use), so it is the same history whether the run has 2 or 3 replications, and
+    replications differ from each other."""
+    from sim.calibration.posterior import replication_parameters
+
     three = run_replications(cfg, progress=False)
     two = run_replications(cfg.model_copy(update={"replications": 2}), progress=False)
-    for k, ss in enumerate(replication_seeds(cfg.seed, 3)):
+    seeds = replication_seeds(cfg.seed, 3)
+    cfgs, _ = replication_parameters(cfg, seeds)
+    for k, ss in enumerate(seeds):
         rep = three[three["replication"] == k].drop(columns="replication").reset_index(drop=True)
-        pd.testing.assert_frame_equal(rep, run_one(cfg, ss), check_exact=True)
+        pd.testing.assert_frame_equal(rep, run_one(cfgs[k], ss), check_exact=True)
         if k < 2:
             pd.testing.assert_frame_equal(rep, two[two["replication"] == k].drop(columns="replication")
                                           .reset_index(drop=True), check_exact=True)
