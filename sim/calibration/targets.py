@@ -12,7 +12,6 @@ dropped with weight 0 or dated after a backtest cut-off); ``use=validate`` rows 
 
 from __future__ import annotations
 
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -20,7 +19,7 @@ import pandas as pd
 from sim.charts import TIER_COLUMN
 from sim.config import SimConfig
 from sim.errors import InputError
-from sim.seeds import REPO_ROOT, figures_for, load_reported_figures
+from sim.seeds import figures_for, load_reported_figures, resolve_path
 
 FLOW_COLUMN = {"T1": "recognised_T1", "T2": "recognised_T2", "T3": "recognised_T3"}
 NET_FLOW_COLUMN = {"ALL": "n_firms"}  # flows read as the rise of a stock over the four quarters
@@ -43,17 +42,11 @@ def model_reading(tier: str, kind: str, date: pd.Timestamp) -> tuple[str | None,
     return col, f"{col} summed {start.year}Q{start.quarter}-{date.year}Q{q}"
 
 
-def figures_path(cfg: SimConfig) -> Path:
-    """cfg.reported_figures: read from the working directory if it is there, else from the repo root."""
-    p = Path(cfg.reported_figures)
-    return p if p.is_absolute() or p.exists() else REPO_ROOT / p
-
-
 def build_targets(cfg: SimConfig, figures: pd.DataFrame | None = None) -> pd.DataFrame:
     """One row per calibrate/validate figure of the region (stocks and flows) with its role, weight,
     the model column and quarter it is read from. Raises InputError for settings that cannot work."""
     settings = cfg.calibration
-    figs = load_reported_figures(figures_path(cfg)) if figures is None else figures
+    figs = load_reported_figures(resolve_path(cfg.reported_figures)) if figures is None else figures
     src = figs.attrs.get("path", "reported figures")
     rows = figures_for(figs, cfg.region.name, ("calibrate", "validate"))
     rows = rows[rows["kind"].isin(["stock", "flow"])].reset_index(drop=True)
