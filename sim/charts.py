@@ -169,8 +169,10 @@ def _mark_reported_flows(cfg: SimConfig, axes) -> None:
         ax = {"T3": axes[1], "ALL": axes[2]}.get(r["tier"])
         if ax is None:
             continue
+        # the pool's reported "new firms" is read as its net growth (see seeds/), not gross entry
+        label = "reported net growth of the pool" if r["tier"] == "ALL" else "reported new titles"
         ax.errorbar([r["date"].year], [r["value"]], yerr=r["value"] * r["tolerance"], fmt="o", color="black",
-                    capsize=3, ms=4, label="reported (bar = tolerance)")
+                    capsize=3, ms=4, label=f"{label} (bar = tolerance)")
 
 
 def fiscal_chart(cfg: SimConfig, year_df: pd.DataFrame) -> plt.Figure:
