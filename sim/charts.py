@@ -97,17 +97,25 @@ def tier_counts_chart(cfg: SimConfig, quarterly: pd.DataFrame, title_suffix: str
         ax.xaxis.set_major_locator(mdates.YearLocator(2))
         ax.xaxis.set_major_formatter(mdates.DateFormatter("%Y"))
         ax.grid(alpha=0.3)
-    handles, labels = [], []
-    for ax in axes.flat:
-        for h, lab in zip(*ax.get_legend_handles_labels()):
-            if lab not in labels:
-                handles.append(h)
-                labels.append(lab)
-    fig.legend(handles, labels, loc="lower center", ncol=4, frameon=False)
+    figure_legend(fig, axes.flat, ncol=4)
     fig.suptitle(f"{cfg.region.label} — {cfg.scenario}{title_suffix}: firms by tier, "
                  f"{cfg.start_year}–{cfg.end_year} (end of quarter)", fontsize=11)
     fig.tight_layout(rect=(0, 0.05, 1, 0.96))
     return fig
+
+
+def figure_legend(fig: plt.Figure, axes, ncol: int) -> None:
+    """One legend under the figure with each label once, gathered from every panel (replacing any
+    figure legend drawn before)."""
+    handles, labels = [], []
+    for ax in axes:
+        for h, lab in zip(*ax.get_legend_handles_labels()):
+            if lab not in labels:
+                handles.append(h)
+                labels.append(lab)
+    for old in list(fig.legends):
+        old.remove()
+    fig.legend(handles, labels, loc="lower center", ncol=ncol, frameon=False)
 
 
 def _median_by_year(year_df: pd.DataFrame, cols: list[str]) -> pd.DataFrame:

@@ -177,7 +177,7 @@ def parameters_chart(cfg: SimConfig, post: post_mod.Posterior, table: pd.DataFra
 def tiers_chart(cfg: SimConfig, quarterly: pd.DataFrame, targets: pd.DataFrame, n: int) -> plt.Figure:
     """The run chart (sim.charts.tier_counts_chart) of the posterior-predictive runs, with figures
     held out of a backtest ringed."""
-    from sim.charts import TIER_COLUMN, PANELS, tier_counts_chart
+    from sim.charts import PANELS, TIER_COLUMN, figure_legend, tier_counts_chart
 
     ccfg = cfg.model_copy(update={"replications": n, "scenario": "calibrated baseline"})
     fig = tier_counts_chart(ccfg, quarterly, title_suffix=" (posterior-predictive check)")
@@ -188,15 +188,7 @@ def tiers_chart(cfg: SimConfig, quarterly: pd.DataFrame, targets: pd.DataFrame, 
             if len(sub):
                 ax.plot(sub["date"], sub["value"], "o", ms=12, mfc="none", mec="tab:orange", mew=1.6,
                         label="held out of the fit")
-        hs, ls = [], []
-        for ax in fig.axes:
-            for h, lab in zip(*ax.get_legend_handles_labels()):
-                if lab not in ls:
-                    hs.append(h)
-                    ls.append(lab)
-        for lg in fig.legends:
-            lg.remove()
-        fig.legend(hs, ls, loc="lower center", ncol=5, frameon=False)
+        figure_legend(fig, fig.axes, ncol=5)
     return fig
 
 
