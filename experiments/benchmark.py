@@ -5,7 +5,10 @@
 
 Reports, and writes to experiments/results/benchmark-<git short sha>.json:
 
-* per region (Chongqing, national), on the region's own configuration, 2018-2030 quarterly:
+* the one-off cost of the compiled rules: the first run in a fresh process with an empty numba cache
+  (compiles them) and with a filled one (loads them);
+* per region (Chongqing, national), on the region's own configuration, 2018-2030 quarterly, after
+  a one-year warm-up run that loads the compiled rules (their cost is the item above):
   - model construction time (``SMEModel(cfg, seed)``), median over repeats;
   - simulation time per run (``model.run()``), median over repeats (replication seeds 0..R-1), wall
     and CPU (CPU stays readable when other work shares the machine; the load average is recorded);
@@ -130,6 +133,35 @@ def measure_memory(region: str) -> dict:
     return out
 
 
+def compile_child() -> None:
+    """Run in a fresh subprocess: time the imports and a one-year Chongqing run, printed as JSON."""
+    t = time.perf_counter()
+    from sim.model import SMEModel
+
+    imports = time.perf_counter() - t
+    cfg = _config("chongqing").model_copy(update={"end_year": 2018})
+    t = time.perf_counter()
+    SMEModel(cfg, 0).run()
+    print(json.dumps({"imports_s": round(imports, 2), "first_run_s": round(time.perf_counter() - t, 2)}))
+
+
+def measure_compile() -> dict:
+    """The one-off cost of the compiled rules (numba): a first run with an empty cache compiles
+    them, later processes load them from the cache. Measured in fresh subprocesses with their own
+    cache directory, so the repository's cache is neither used nor disturbed."""
+    out = {}
+    with tempfile.TemporaryDirectory() as cache:
+        for label in ("cold_cache", "warm_cache"):
+            r = subprocess.run([sys.executable, str(Path(__file__).resolve()), "--compile-child"], cwd=ROOT,
+                               capture_output=True, text=True, env={**os.environ, "NUMBA_CACHE_DIR": cache})
+            if r.returncode != 0:
+                raise SystemExit(f"compile measurement failed:\n{r.stderr[-2000:]}")
+            out[label] = json.loads(r.stdout.strip().splitlines()[-1])
+    out["how"] = ("fresh subprocess: imports, then build and run Chongqing for one year; cold_cache compiles "
+                  "every compiled rule (once per install and model change), warm_cache loads them from numba's cache")
+    return out
+
+
 def reference_ratio(share: float, end_year: int, repeats: int) -> dict:
     """The product and the per-agent reference side by side, same configuration and seeds."""
     from per_agent_reference import ReferenceModel, scaled
@@ -202,9 +234,12 @@ def main() -> None:
     ap.add_argument("--no-sweep", action="store_true")
     ap.add_argument("--out", type=Path, help="results file (default experiments/results/benchmark-<sha>.json)")
     ap.add_argument("--memory-child", help=argparse.SUPPRESS)
+    ap.add_argument("--compile-child", action="store_true", help=argparse.SUPPRESS)
     a = ap.parse_args()
     if a.memory_child:
         return memory_child(a.memory_child)
+    if a.compile_child:
+        return compile_child()
 
     from sim.model import SMEModel
 
@@ -213,9 +248,14 @@ def main() -> None:
     res: dict = {
         "commit": sha, "command": cmdline.strip(), "mode": "quick" if a.quick else "full",
         "when": time.strftime("%Y-%m-%dT%H:%M:%S"), "python": platform.python_version(),
-        "numpy": np.__version__, "cpus": os.cpu_count(), "load_avg_1m_start": round(os.getloadavg()[0], 2),
+        "numpy": np.__version__, "numba": __import__("numba").__version__, "cpus": os.cpu_count(), "load_avg_1m_start": round(os.getloadavg()[0], 2),
         "regions": {},
     }
+    SMEModel(_config("chongqing").model_copy(update={"end_year": 2018}), 0).run()  # load the compiled rules
+    print("[compile] first run with an empty numba cache, then with the cache ...", flush=True)
+    res["compile"] = measure_compile()
+    print(f"  cold cache: first one-year run {res['compile']['cold_cache']['first_run_s']} s;"
+          f" warm cache: {res['compile']['warm_cache']['first_run_s']} s", flush=True)
     for region in a.regions.split(","):
         repeats = a.repeats or ({"national": 1}.get(region, 3) if a.quick else {"national": 3}.get(region, 5))
         print(f"[{region}] {repeats} run(s) ...", flush=True)

@@ -1,15 +1,19 @@
 """What firms do in a quarter on their own: R&D, capability and IP, growth, cash; then exit and entry.
 
-Each firm's decisions use its own element of a per-mechanism random vector drawn over all slots,
-so a firm's luck does not depend on how many other firms are alive.
+The per-firm rules are compiled loops over the alive firms (``numba``): each firm reads its own
+columns and its own draws (``sim.draws``, keyed by mechanism, quarter and firm) and writes its own
+state, so a firm's luck does not depend on who else is alive and the loop order changes nothing.
+Stages that settle claims for everyone at once (the R&D subsidy under a budget) split the loop.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+import numba
 import numpy as np
 
+from sim.draws import normal, normal_pair, uniform
 from sim.firms import EXIT_CAUSES, FAILED, LISTED, OUTGREW
 from sim.policies import chain_leaders, subsidies
 
@@ -22,80 +26,84 @@ CASH_CAP = 0.5  # cash above half a year's revenue is paid out or invested; it i
 def grow(model: SMEModel) -> None:
     """R&D, capability, IP, high-tech titles, revenue and cash of every alive firm.
 
-    Works block by block on contiguous slices of the columns (``SMEModel.blocks``), so a block's
-    arrays stay in the CPU cache; results are written back to alive firms only, so a dead firm's
-    state stays as it was when it left. R&D is chosen for every firm first: the R&D subsidy is
-    paid on the whole quarter's claims (a budget pro-rates them)."""
-    blocks = model.blocks()
-    subsidy = subsidies.RDSubsidy.this_quarter(model)
-    for start, stop in blocks:
-        _choose_rd(model, start, stop, subsidy)
-    paid = subsidy.pay() if subsidy is not None else None
+    R&D is chosen by every firm first: the R&D subsidy is paid on the whole quarter's claims (a
+    budget pro-rates them); vouchers likewise. Then each firm grows on what it received."""
+    f, unc, live = model.firms, model.unc, model.live
+    rate, min_tier, boost = subsidies.rd_subsidy_terms(model)
+    claims = _choose_rd(live, model.qkey("rd"), f.rd_propensity, f.rd_intensity, f.revenue, f.tier,
+                        rate, min_tier, boost)
+    paid_rd = model.government.pay("rd_subsidy", claims)
     voucher = subsidies.pay_digital_vouchers(model)
-    unc = model.unc
-    data = chain_leaders.open_table(model, "open_data") if unc.spillover_capability > 0.0 else None
-    orders = chain_leaders.open_table(model, "open_orders") if unc.order_growth_effect > 0.0 else None
-    for start, stop in blocks:
-        _grow_block(model, start, stop, paid, voucher, data, orders)
+    data = unc.spillover_capability * chain_leaders.open_flags(model, "open_data")
+    orders = unc.order_growth_effect * chain_leaders.open_flags(model, "open_orders")
+    _grow(live, model.quarter, model.qkey("ip"), model.qkey("institution"), model.qkey("high_tech"),
+          model.qkey("shocks"), paid_rd, voucher, data, orders,
+          f.rd_intensity, f.revenue, f.cash, f.capability, f.ip, f.rd_institution, f.high_tech,
+          f.growth_own, f.margin, f.leader, f.boost_until, f.distressed,
+          unc.voucher_capability, unc.ip_per_rd_million, unc.rd_institution_rate, unc.high_tech_rate,
+          unc.capability_growth_effect, unc.loan_growth_effect, unc.denied_growth_penalty,
+          unc.growth_noise_sd, unc.cash_shock_sd)
 
 
-def _choose_rd(model: SMEModel, start: int, stop: int, subsidy) -> None:
-    """R&D: the firm moves towards its own propensity, raised by the subsidy it expects."""
-    f, s = model.firms, slice(start, stop)
-    target = f.rd_propensity[s] * np.exp(0.1 * model.draw_block("rd", start, stop, normal=True))
-    if subsidy is not None:
-        covered = subsidy.covers(s)
-        np.multiply(target, subsidy.boost, out=target, where=covered)
-    rd = np.clip(0.7 * f.rd_intensity[s] + 0.3 * target, 0.0, 0.5)
-    f.rd_intensity[s] = np.where(f.alive[s], rd, f.rd_intensity[s])
-    if subsidy is not None:
-        subsidy.claim(s, covered, rd * f.revenue[s] * 0.25)
+@numba.njit(cache=True)
+def _choose_rd(live, qk_rd, rd_propensity, rd_intensity, revenue, tier, rate, min_tier, boost):
+    """R&D: the firm moves towards its own propensity, raised by the subsidy it expects if covered;
+    returns each firm's claim on the R&D subsidy (a share of this quarter's R&D spend)."""
+    claims = np.zeros(live.size)
+    for j in range(live.size):
+        i = live[j]
+        target = rd_propensity[i] * np.exp(0.1 * normal(qk_rd, i))
+        covered = rate > 0.0 and tier[i] >= min_tier
+        if covered:
+            target *= boost
+        rd = min(max(0.7 * rd_intensity[i] + 0.3 * target, 0.0), 0.5)
+        rd_intensity[i] = rd
+        if covered:
+            claims[j] = rate * rd * revenue[i] * 0.25
+    return claims
 
 
-def _grow_block(model: SMEModel, start: int, stop: int, paid_rd: np.ndarray | None,
-                voucher: np.ndarray | None, data: np.ndarray | None, orders: np.ndarray | None) -> None:
-    f, unc, q, s = model.firms, model.unc, model.quarter, slice(start, stop)
-    alive = f.alive[s]
-    u_ip = model.draw_block("ip", start, stop)
-    u_inst = model.draw_block("institution", start, stop)
-    u_hte = model.draw_block("high_tech", start, stop)
-    z_growth = model.draw_block("growth", start, stop, normal=True)
-    z_cash = model.draw_block("cash", start, stop, normal=True)
-    rd, rev = f.rd_intensity[s], f.revenue[s]
-    rd_spend_q = rd * rev * 0.25
-    cash = f.cash[s].copy()
-    if paid_rd is not None:
-        cash += paid_rd[s]
-    if voucher is not None:
-        cash += voucher[s]
+@numba.njit(cache=True)
+def _leader_value(table, leader):
+    return table[leader] if leader >= 0 else 0.0
 
-    # capability, IP (at most one class-I IP a quarter) and R&D institutions
-    cap = f.capability[s] * 0.9
-    cap += rd * (0.1 / 0.03)
-    if voucher is not None:
-        cap += unc.voucher_capability * voucher[s]
-    if data is not None:
-        cap += unc.spillover_capability * data[f.leader[s]]
-    lam = unc.ip_per_rd_million * rd_spend_q * (0.5 + 0.5 * np.minimum(cap, 3.0))
-    ip = f.ip[s] + (u_ip < -np.expm1(-lam))
-    f.rd_institution[s] |= alive & (rd_spend_q >= 0.25) & (u_inst < unc.rd_institution_rate)
-    high_tech = (rd >= 0.03) & (f.high_tech[s] | ((ip >= 1) & (u_hte < unc.high_tech_rate)))
 
-    # revenue: own trend, capability, chain-leader orders, credit
-    g = f.growth_own[s] + unc.capability_growth_effect * (np.minimum(cap, 4.0) - 1.0)
-    if orders is not None:
-        g += unc.order_growth_effect * orders[f.leader[s]]
-    g += unc.loan_growth_effect * (f.boost_until[s] >= q)
-    g -= unc.denied_growth_penalty * f.distressed[s]
-    revenue = rev * np.exp(0.25 * g + 0.5 * unc.growth_noise_sd * z_growth)
-
-    # cash: operating margin net of R&D, shocks; a buffer above CASH_CAP x revenue is paid out
-    flow = (f.margin[s] - rd + unc.cash_shock_sd * z_cash) * rev * 0.25
-    cash = np.minimum(cash + flow, CASH_CAP * revenue)
-    for column, value in (("capability", cap), ("ip", ip), ("high_tech", high_tech), ("revenue", revenue),
-                          ("cash", cash)):
-        col = getattr(f, column)
-        col[s] = np.where(alive, value, col[s])
+@numba.njit(cache=True)
+def _grow(live, q, qk_ip, qk_inst, qk_hte, qk_shocks, paid_rd, voucher, data, orders,
+          rd_intensity, revenue, cash, capability, ip, rd_institution, high_tech,
+          growth_own, margin, leader, boost_until, distressed,
+          voucher_capability, ip_per_rd_million, rd_institution_rate, high_tech_rate,
+          capability_growth_effect, loan_growth_effect, denied_growth_penalty, growth_noise_sd, cash_shock_sd):
+    """Per firm: capability, at most one class-I IP, R&D institution, high-tech title, revenue, cash.
+    ``data`` and ``orders`` give, per chain leader, the capability and growth its open channel adds.
+    The firm's revenue and cash shocks this quarter are the two independent normals of one draw."""
+    for j in range(live.size):
+        i = live[j]
+        rd, rev = rd_intensity[i], revenue[i]
+        rd_spend_q = rd * rev * 0.25
+        # capability, IP and R&D institutions
+        cap = capability[i] * 0.9 + rd * (0.1 / 0.03) + voucher_capability * voucher[j]
+        cap += _leader_value(data, leader[i])
+        lam = ip_per_rd_million * rd_spend_q * (0.5 + 0.5 * min(cap, 3.0))
+        if uniform(qk_ip, i) < -np.expm1(-lam):
+            ip[i] += 1
+        if rd_spend_q >= 0.25 and uniform(qk_inst, i) < rd_institution_rate:
+            rd_institution[i] = True
+        high_tech[i] = rd >= 0.03 and (high_tech[i] or (ip[i] >= 1 and uniform(qk_hte, i) < high_tech_rate))
+        capability[i] = cap
+        # revenue: own trend, capability, chain-leader orders, credit
+        g = growth_own[i] + capability_growth_effect * (min(cap, 4.0) - 1.0) + _leader_value(orders, leader[i])
+        if boost_until[i] >= q:
+            g += loan_growth_effect
+        if distressed[i]:
+            g -= denied_growth_penalty
+        z_growth, z_cash = normal_pair(qk_shocks, i)
+        new_rev = rev * np.exp(0.25 * g + 0.5 * growth_noise_sd * z_growth)
+        revenue[i] = new_rev
+        # cash: what it received, operating margin net of R&D, shocks; a buffer above CASH_CAP x
+        # revenue is paid out
+        flow = (margin[i] - rd + cash_shock_sd * z_cash) * rev * 0.25
+        cash[i] = min(cash[i] + paid_rd[j] + voucher[j] + flow, CASH_CAP * new_rev)
 
 
 def exits(model: SMEModel) -> None:
@@ -105,27 +113,43 @@ def exits(model: SMEModel) -> None:
     mult = unc.distress_failure_multiplier
     # hazard by (distressed, young): base x multiplier x 1.5 for firms under three years old
     hazards = np.array([base * 1.0 * 1.0, base * mult * 1.0, base * 1.0 * 1.5, base * mult * 1.5])
-    gone = {FAILED: [], OUTGREW: [], LISTED: []}
-    for start, stop in model.blocks():
-        s = slice(start, stop)
-        u_fail = model.draw_block("failure", start, stop)
-        u_list = model.draw_block("listing", start, stop)
-        alive, revenue = f.alive[s], f.revenue[s]
-        young = f.born_step[s] > q - 12  # (q - born) / 4 < 3 years
-        failed = alive & (u_fail < hazards[f.distressed[s] + 2 * young])
-        outgrew = alive & ~failed & (revenue >= model.region.sme_revenue_cap)
-        listed = alive & ~failed & ~outgrew & (f.tier[s] >= 2) & (revenue >= 100.0)
-        listed &= u_list < unc.listing_rate / 4.0
-        for cause, mask in ((FAILED, failed), (OUTGREW, outgrew), (LISTED, listed)):
-            gone[cause].append(np.flatnonzero(mask) + start)
-    for cause, name in EXIT_CAUSES.items():
-        idx = np.concatenate(gone[cause]) if gone[cause] else np.zeros(0, dtype=np.intp)
+    n_stay, gone, cause = _exit(model.live, q, model.qkey("failure"), model.qkey("listing"), f.born_step,
+                                f.distressed, f.revenue, f.tier, hazards, model.region.sme_revenue_cap,
+                                unc.listing_rate / 4.0)
+    model.keep_live(n_stay)
+    for code, name in EXIT_CAUSES.items():
+        idx = gone[cause == code]
         tiers = np.bincount(f.tier[idx], minlength=4)
         for t in range(4):
             model.counters[f"{name}_T{t}"] += int(tiers[t])
         model.counters[name] += len(idx)
-        f.remove(idx, q, cause)
-    model.live = model.live[f.alive[model.live]]
+        f.remove(idx, q, code)
+
+
+@numba.njit(cache=True)
+def _exit(live, q, qk_fail, qk_list, born_step, distressed, revenue, tier, hazards, sme_cap, p_list):
+    """Each alive firm fails, else outgrows SME size, else lists, else stays. Survivors are moved to
+    the front of ``live`` in order; returns their number and the leavers' slots and causes."""
+    gone = np.empty(live.size, dtype=live.dtype)
+    cause = np.empty(live.size, dtype=np.int8)
+    n_stay = n_gone = 0
+    for j in range(live.size):
+        i = live[j]
+        young = born_step[i] > q - 12  # (q - born) / 4 < 3 years
+        c = 0
+        if uniform(qk_fail, i) < hazards[int(distressed[i]) + 2 * int(young)]:
+            c = FAILED
+        elif revenue[i] >= sme_cap:
+            c = OUTGREW
+        elif tier[i] >= 2 and revenue[i] >= 100.0 and uniform(qk_list, i) < p_list:
+            c = LISTED
+        if c == 0:
+            live[n_stay] = i
+            n_stay += 1
+        else:
+            gone[n_gone], cause[n_gone] = i, c
+            n_gone += 1
+    return n_stay, gone[:n_gone], cause[:n_gone]
 
 
 def entries_this_year(model: SMEModel, year: int) -> float:
@@ -139,16 +163,19 @@ def entry(model: SMEModel) -> None:
     rng = model.streams["entry"]
     year, _ = model.calendar.year_quarter(model.quarter)
     k = int(rng.poisson(entries_this_year(model, year) / 4.0))
-    s = model.firms.add(k, model.quarter + 1, rng, model.region, model.unc, model.leaders_by_cluster)
-    model.live = np.concatenate([model.live, np.arange(s.start, s.stop)])
+    s = model.firms.add(k, model.quarter + 1, model.keys["entrants"], rng, model.region, model.unc, model.leaders_by_cluster)
+    model.append_live(s.start, s.stop)
     model.counters["entered"] += k
 
 
 def close_year(model: SMEModel) -> None:
     """At the end of Q4 the year's revenue and R&D intensity become 'last year' for the criteria."""
-    f, n = model.firms, model.firms.n
-    f.rev_y3[:n] = f.rev_y2[:n]
-    f.rev_y2[:n] = f.rev_y1[:n]
-    f.rev_y1[:n] = f.revenue[:n]
-    f.rd_int_y2[:n] = f.rd_int_y1[:n]
-    f.rd_int_y1[:n] = f.rd_intensity[:n]
+    f = model.firms
+    _close_year(model.live, f.revenue, f.rev_y1, f.rev_y2, f.rev_y3, f.rd_intensity, f.rd_int_y1, f.rd_int_y2)
+
+
+@numba.njit(cache=True)
+def _close_year(live, revenue, rev_y1, rev_y2, rev_y3, rd_intensity, rd_int_y1, rd_int_y2):
+    for i in live:
+        rev_y3[i], rev_y2[i], rev_y1[i] = rev_y2[i], rev_y1[i], revenue[i]
+        rd_int_y2[i], rd_int_y1[i] = rd_int_y1[i], rd_intensity[i]

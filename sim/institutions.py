@@ -69,15 +69,16 @@ class MunicipalGovernment(mesa.Agent):
         self.quarter_spending = dict.fromkeys(INSTRUMENTS, 0.0)
 
     def pay(self, instrument: str, claims: np.ndarray) -> np.ndarray:
+        """What each (non-negative) claim is paid; the claims themselves when paid in full."""
         total = float(claims.sum())
         if total <= 0.0:
-            return np.zeros_like(claims)
+            return claims
         ratio = 1.0
         if self.annual_budget is not None:
             remaining = max(self.annual_budget - self.spent_this_year, 0.0)
             ratio = min(1.0, remaining / total)
-        paid = claims * ratio
-        spent = float(paid.sum())
+        paid = claims if ratio == 1.0 else claims * ratio
+        spent = total if ratio == 1.0 else float(paid.sum())
         self.spent_this_year += spent
         self.quarter_spending[instrument] += spent
         if instrument == "rd_subsidy":

@@ -13,19 +13,22 @@ A quarter, in order:
 from __future__ import annotations
 
 import mesa
+import numba
 import numpy as np
 
-from sim import dynamics, rules
+from sim import draws, dynamics, rules
 from sim.config import SimConfig
 from sim.firms import FirmPopulation
 from sim.institutions import INSTRUMENTS, MIIT, ChainLeader, Lender, MunicipalGovernment
 from sim.policies import chain_leaders, loans, review
 
-# one independent random stream per mechanism, spawned in this fixed order from the run's seed
-STREAMS = (
-    "init", "entry", "leaders", "matchmaking", "rd", "ip", "institution", "high_tech", "growth",
-    "cash", "vouchers", "credit_demand", "credit_approve", "review", "apply", "accept", "failure",
-    "listing",
+# sequential numpy Generators for what is drawn in bulk and in a fixed order: the initial pool,
+# entrants, chain leaders' decisions (spawned first, in this order, from the run's seed)
+STREAMS = ("init", "entry", "leaders")
+# each firm's own draws, one key per mechanism (``sim.draws``), spawned after the streams
+MECHANISMS = (
+    "entrants", "matchmaking", "rd", "ip", "institution", "high_tech", "shocks", "vouchers", "credit_demand",
+    "credit_approve", "review", "apply", "accept", "failure", "listing",
 )
 TIER_FLOWS = ("recognised", "promoted", "renewed", "lost_review", "revoked", "demoted_into",
               "failed", "outgrew", "listed")
@@ -34,9 +37,6 @@ COUNTERS = (
      "loan_applications", "loans_approved", "loan_amount", "loans_ip_pledge", "loans_supply_chain"]
     + [f"{flow}_T{t}" for flow in TIER_FLOWS for t in range(4)]
 )
-
-
-BLOCK = 1 << 15  # slots worked on at a time: a block's arrays stay in the CPU cache
 
 
 class QuarterlyCollector(mesa.DataCollector):
@@ -56,9 +56,10 @@ class SMEModel(mesa.Model):
 
     def __init__(self, cfg: SimConfig, seed: np.random.SeedSequence | int = 0) -> None:
         ss = seed if isinstance(seed, np.random.SeedSequence) else np.random.SeedSequence(seed)
-        children = ss.spawn(len(STREAMS) + 1)
+        children = ss.spawn(1 + len(STREAMS) + len(MECHANISMS))
         super().__init__(rng=np.random.default_rng(children[0]))
         self.streams = {name: np.random.default_rng(s) for name, s in zip(STREAMS, children[1:])}
+        self.keys = dict(zip(MECHANISMS, draws.stream_keys(children[1 + len(STREAMS):])))
         self.cfg = cfg
         self.region, self.policy, self.unc = cfg.region, cfg.policy, cfg.uncertainties
         self.calendar = rules.RecognitionCalendar(cfg.start_year, cfg.region.calendar)
@@ -80,7 +81,8 @@ class SMEModel(mesa.Model):
 
         self.firms = FirmPopulation(capacity=self._expected_slots())
         self._populate()
-        self.live = np.arange(self.firms.n)  # slots of the alive firms, sorted; exits and entry keep it
+        self._live = np.arange(self.firms.capacity)  # its first _n_live entries: see ``live``
+        self._n_live = self.firms.n
         self.counters: dict[str, float] = dict.fromkeys(COUNTERS, 0)
         self.n_alive_start = self.firms.n_alive
         self.datacollector = QuarterlyCollector(model_reporters=self._reporters())
@@ -93,39 +95,44 @@ class SMEModel(mesa.Model):
         entries = float(np.interp(list(years), [y for y, _ in pts], [v for _, v in pts]).sum())
         return int(self.region.initial_firms + 1.02 * entries + 4.0 * np.sqrt(entries) + 64)
 
-    def blocks(self) -> list[tuple[int, int]]:
-        """The slots in blocks of ``BLOCK``, in order: (first slot, end slot). Working block by
-        block on contiguous slices keeps a block's arrays in the CPU cache; dead slots in a block
-        are computed and then left unwritten."""
-        n = self.firms.n
-        return [(a, min(a + BLOCK, n)) for a in range(0, n, BLOCK)]
+    @property
+    def live(self) -> np.ndarray:
+        """Slots of the alive firms, ascending. A view of one buffer: exits compact it in place
+        (``dynamics.exits``) and entrants are appended (``append_live``), so it is never copied."""
+        return self._live[: self._n_live]
 
-    def draw_block(self, stream: str, start: int, stop: int, normal: bool = False) -> np.ndarray:
-        """One block (slots ``start`` to ``stop``) of a mechanism's vector of draws this quarter.
+    def keep_live(self, n: int) -> None:
+        """After exits have moved the survivors to the front of ``live``: keep those ``n``."""
+        self._n_live = n
 
-        Every slot gets its own element of the vector (uniform on [0, 1), or standard normal),
-        alive or not, so a firm's luck never depends on who else is alive, and replication k of
-        two scenarios gives the same firm the same draws. A quarter draws every block of a
-        mechanism's vector, in slot order (``draw`` does it for callers that want it at once)."""
-        rng = self.streams[stream]
-        return rng.standard_normal(stop - start) if normal else rng.random(stop - start)
+    def append_live(self, start: int, stop: int) -> None:
+        """Entrants (new slots ``start`` to ``stop``, above every live slot) join ``live``."""
+        n = self._n_live + stop - start
+        if n > len(self._live):
+            self._live = np.concatenate([self._live[: self._n_live], np.empty(n - self._n_live, dtype=np.int64)])
+        self._live[self._n_live:n] = np.arange(start, stop)
+        self._n_live = n
 
-    def draw(self, stream: str, at: np.ndarray, normal: bool = False) -> np.ndarray:
-        """A mechanism's whole vector of draws this quarter (see ``draw_block``), kept at the sorted
-        slots ``at``; drawn block by block, the vector itself is never held in full."""
-        blocks = self.blocks()
-        cuts = np.searchsorted(at, [a for a, _ in blocks] + [self.firms.n])
-        out = np.empty(len(at))
-        for k, (a, b) in enumerate(blocks):
-            out[cuts[k]:cuts[k + 1]] = self.draw_block(stream, a, b, normal)[at[cuts[k]:cuts[k + 1]] - a]
-        return out
+    def qkey(self, mechanism: str, draw: int = 0) -> np.uint64:
+        """Key of a mechanism's draw number ``draw`` (0-3) this quarter, for compiled rules that
+        draw per firm with ``sim.draws.uniform``/``normal``."""
+        return np.uint64(draws.quarter_key(self.keys[mechanism], self.quarter, draw))
+
+    def uniform(self, mechanism: str, slots: np.ndarray, draw: int = 0) -> np.ndarray:
+        """Each firm's own uniform draw for a mechanism this quarter (see ``sim.draws``): it depends
+        only on the firm, never on who else is drawn for, so a rule draws for the firms it concerns."""
+        return draws.uniforms(self.keys[mechanism], self.quarter, draw, slots)
+
+    def normal(self, mechanism: str, slots: np.ndarray, draw: int = 0) -> np.ndarray:
+        """Each firm's own standard-normal draw for a mechanism this quarter (see ``uniform``)."""
+        return draws.normals(self.keys[mechanism], self.quarter, draw, slots)
 
     def _populate(self) -> None:
         """Initial pool with ages spread over 0-15 years; the region's SRDI holders get T2 titles
         granted at staggered past quarters, so their reviews spread over the first years."""
         rng = self.streams["init"]
         k = self.region.initial_firms
-        s = self.firms.add(k, 0, rng, self.region, self.unc, self.leaders_by_cluster,
+        s = self.firms.add(k, 0, self.keys["entrants"], rng, self.region, self.unc, self.leaders_by_cluster,
                            age_years=rng.uniform(0.0, 15.0, k))
         idx = np.arange(s.start, s.stop)
         eligible = rules.t2_hard(self.firms, idx, 0)
@@ -169,19 +176,17 @@ class SMEModel(mesa.Model):
     # ------------------------------------------------------------------------- reporting
     def tier_counts(self) -> np.ndarray:
         """Firms alive at each tier now."""
-        return np.bincount(self.firms.tier[self.live], minlength=4)
+        return _stock_counts(self.live, self.firms.tier, self.firms.high_tech, self.firms.leader)[:4]
 
     def _count_stocks(self) -> dict[str, int]:
         """The end-of-quarter stocks the reporters read, counted once over the alive firms."""
-        f, live = self.firms, self.live
-        counts = self.tier_counts()
-        stocks = {"n_firms": len(live)}
+        counts = _stock_counts(self.live, self.firms.tier, self.firms.high_tech, self.firms.leader)
+        stocks = {"n_firms": len(self.live)}
         for t in range(4):
             stocks[f"n_T{t}"] = int(counts[t])
         for t in range(1, 4):
-            stocks[f"n_T{t}plus"] = int(counts[t:].sum())
-        stocks["n_high_tech"] = int(np.count_nonzero(f.high_tech[live]))
-        stocks["n_linked"] = int(np.count_nonzero(f.leader[live] >= 0))
+            stocks[f"n_T{t}plus"] = int(counts[t:4].sum())
+        stocks["n_high_tech"], stocks["n_linked"] = int(counts[4]), int(counts[5])
         return stocks
 
     def _reporters(self) -> dict:
@@ -201,3 +206,14 @@ class SMEModel(mesa.Model):
             rep[f"spend_{inst}"] = lambda m, inst=inst: m.government.quarter_spending[inst]
         rep["spend_total"] = lambda m: sum(m.government.quarter_spending.values())
         return rep
+
+
+@numba.njit(cache=True)
+def _stock_counts(live, tier, high_tech, leader):
+    """Alive firms at tiers 0-3, with a high-tech title, and supplying a chain leader, in one pass."""
+    counts = np.zeros(6, dtype=np.int64)
+    for i in live:
+        counts[tier[i]] += 1
+        counts[4] += high_tech[i]
+        counts[5] += leader[i] >= 0
+    return counts

@@ -108,6 +108,8 @@ def _check_step(m: SMEModel, before: dict, q: int, spent_in_year: dict) -> None:
     exits = c["failed"] + c["outgrew"] + c["listed"]
     assert after["alive"].sum() == before["alive"].sum() + c["entered"] - exits, where
     assert after["counts"].sum() == after["alive"].sum()
+    # the index every rule loops over is exactly the alive firms, in slot order
+    np.testing.assert_array_equal(m.live, np.flatnonzero(after["alive"]), err_msg=where)
     for t in range(4):
         inflow = c[f"recognised_T{t}"] + c[f"demoted_into_T{t}"] + (c["entered"] if t == 0 else 0)
         outflow = sum(c[f"{flow}_T{t}"] for flow in OUTFLOWS)

@@ -30,7 +30,7 @@ CALIBRATED_DIR = REPO_ROOT / "configs" / "calibrated"
 # children 0..len(STREAMS) from the same sequence, so this key never collides with a model stream
 DRAW_KEY = 0xCA11B
 # source files whose change means the simulator may give different results for the same parameters
-MODEL_SOURCES = ("model.py", "dynamics.py", "firms.py", "rules.py", "institutions.py", "policies")
+MODEL_SOURCES = ("model.py", "draws.py", "dynamics.py", "firms.py", "rules.py", "institutions.py", "policies")
 
 
 def default_file(region: str) -> Path:

@@ -15,16 +15,10 @@ def leaders_decide(model: SMEModel) -> None:
     model.counters["leaders_open_orders"] = sum(ld.open_orders for ld in model.leaders)
 
 
-def open_table(model: SMEModel, channel: str) -> np.ndarray | None:
-    """Indexed by a firm's ``leader`` column: is that leader's ``channel`` open this quarter? (the
-    last entry, index -1, is for firms without a leader). None when no leader has it open."""
-    flags = [getattr(ld, channel) for ld in model.leader_list]
-    return np.array(flags + [False]) if any(flags) else None
-
-
-def receivables_open(model: SMEModel, idx: np.ndarray) -> np.ndarray:
-    table = open_table(model, "open_receivables")
-    return np.zeros(len(idx), dtype=bool) if table is None else table[model.firms.leader[idx]]
+def open_flags(model: SMEModel, channel: str) -> np.ndarray:
+    """Per chain leader (indexed by a firm's ``leader`` column): 1.0 if its ``channel`` is open
+    this quarter, else 0.0."""
+    return np.array([float(getattr(ld, channel)) for ld in model.leader_list] + [0.0])
 
 
 def matchmaking(model: SMEModel) -> None:
@@ -33,14 +27,13 @@ def matchmaking(model: SMEModel) -> None:
     if share <= 0.0:
         return
     f, live = model.firms, model.live
-    u = model.draw("matchmaking", live)
-    pick = model.draw("matchmaking", live)
-    p = 1.0 - (1.0 - share) ** 0.25
-    unlinked = (f.leader[live] < 0) & (u < p)
-    cluster = f.cluster[live]
+    unlinked = live[f.leader[live] < 0]
+    matched = unlinked[model.uniform("matchmaking", unlinked) < 1.0 - (1.0 - share) ** 0.25]
+    pick = model.uniform("matchmaking", matched, draw=1)
+    cluster = f.cluster[matched]
     for c, ids in enumerate(model.leaders_by_cluster):
         if not len(ids):
             continue
-        m = unlinked & (cluster == c)
-        f.leader[live[m]] = ids[(pick[m] * len(ids)).astype(int)]
+        m = cluster == c
+        f.leader[matched[m]] = ids[(pick[m] * len(ids)).astype(int)]
         model.counters["matched_to_leader"] += int(m.sum())

@@ -8,9 +8,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+import numba
 import numpy as np
 
 from sim import rules
+from sim.draws import uniform
 from sim.policies.subsidies import pay_first_recognition_awards
 
 if TYPE_CHECKING:
@@ -35,12 +37,11 @@ def review_expiring(model: SMEModel) -> None:
     it meets, with a fresh title, or to T0."""
     f, q, live = model.firms, model.quarter, model.live
     due = live[(f.title_expiry[live] == q) & (f.tier[live] > 0)]
-    noise = model.draw("review", due, normal=True)  # drawn every quarter, even with nobody due
     if not len(due):
         return
     shift = _shift(model)
     cap = model.region.sme_revenue_cap
-    noise_pts = model.unc.review_noise_points * noise
+    noise_pts = model.unc.review_noise_points * model.normal("review", due)
     for tier in (rules.T3, rules.T2, rules.T1):
         at = (f.tier[due] == tier) & (f.title_expiry[due] == q)  # not a title just re-granted lower
         if not at.any():
@@ -110,16 +111,13 @@ def recognise(model: SMEModel) -> None:
         rounds.append((rules.T3, [rules.T2], unc.apply_t3, p_pass, False))
     if not rounds:
         return
-    u_apply = model.draw("apply", live)
-    u_accept = model.draw("accept", live)
     for tier, from_tiers, p_apply, p_accept, automatic in rounds:
         open_to = np.zeros(4, dtype=bool)
         open_to[from_tiers] = True
-        pos = np.flatnonzero(open_to[f.tier[live]])  # read again: an earlier round may have granted
-        if not len(pos):
-            continue
-        applies = np.ones(len(pos), bool) if automatic else (u_apply[pos] < p_apply)
-        cand = live[pos[applies & (u_accept[pos] < p_accept)]]
+        # tiers are read again: an earlier round may have granted; a firm's application and expert
+        # luck are its own for the quarter, the same in every round
+        cand = _candidates(live, f.tier, open_to, model.qkey("apply"), 2.0 if automatic else p_apply,
+                           model.qkey("accept"), p_accept)
         ok = rules.eligible_for(tier, f, cand, q, shift, model.region.sme_revenue_cap)
         new = cand[ok]
         for t in range(tier):  # leaving the tier it held
@@ -127,3 +125,16 @@ def recognise(model: SMEModel) -> None:
         _grant(model, new, tier)
         model.counters[f"recognised_T{tier}"] += len(new)
         pay_first_recognition_awards(model, new, tier)
+
+
+@numba.njit(cache=True)
+def _candidates(live, tier, open_to, qk_apply, p_apply, qk_accept, p_accept):
+    """Firms at a tier the round is open to that apply and pass the experts' stage (before the
+    criteria are checked)."""
+    out = np.empty(live.size, dtype=live.dtype)
+    n = 0
+    for i in live:
+        if open_to[tier[i]] and uniform(qk_apply, i) < p_apply and uniform(qk_accept, i) < p_accept:
+            out[n] = i
+            n += 1
+    return out[:n]
