@@ -70,9 +70,15 @@ def _causes(exc: BaseException):
         exc = exc.__cause__ or exc.__context__
 
 
-def _explain_hydra_error(exc: Exception) -> str:
+def _explain_hydra_error(exc: Exception, overrides: list[str] = ()) -> str:
     text = str(exc).strip()
     first = text.splitlines()[0] if text else type(exc).__name__
+    if "Config group override must be a string" in text:  # e.g. scenario=2024: the key is also a group
+        for o in overrides:
+            key, _, value = o.lstrip("+~").partition("=")
+            if key in GROUPS:
+                how = "+scenario=NAME" if key == "scenario" else f"{key}=NAME"
+                return f"{key}: must name one of {', '.join(options(key))} (use {how}; got {value!r})"
     m = re.search(r"Could not (?:find|load) '([\w/]+)/([^'/]*)'", text)
     if m:
         group, name = m.group(1), m.group(2)
@@ -136,7 +142,7 @@ def _compose(overrides: list[str], num: int = 0) -> tuple[SimConfig, dict[str, s
     except InputError:
         raise
     except Exception as exc:  # Hydra/OmegaConf composition errors: turn them into one line
-        raise InputError(_explain_hydra_error(exc)) from None
+        raise InputError(_explain_hydra_error(exc, overrides)) from None
     finally:
         GlobalHydra.instance().clear()
     return validate(data), dirs

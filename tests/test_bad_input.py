@@ -348,6 +348,9 @@ def test_unknown_flag_and_region_name_without_figures():
     assert_refused(BASE + ["region.name=atlantis"], "region.name", "atlantis", kind="fixed")
     assert_refused(BASE + ["reported_figures=/nonexistent/figures.csv"], "/nonexistent/figures.csv", "not found",
                    kind="fixed")
+    # a config group given a number (hypothesis found `scenario=2024`): the group is named, with its options
+    assert_refused(BASE + ["scenario=2024"], "scenario:", "baseline", kind="fixed")
+    assert_refused(BASE + ["region=7"], "region:", "chongqing", kind="fixed")
 
 
 # one of each kind through the real shell command: warnings or logging would show here
