@@ -163,7 +163,8 @@ def entry(model: SMEModel) -> None:
     rng = model.streams["entry"]
     year, _ = model.calendar.year_quarter(model.quarter)
     k = int(rng.poisson(entries_this_year(model, year) / 4.0))
-    s = model.firms.add(k, model.quarter + 1, model.keys["entrants"], rng, model.region, model.unc, model.leaders_by_cluster)
+    s = model.firms.add(k, model.quarter + 1, model.keys["entrants"], rng, model.region, model.unc,
+                        model.cluster_leaders, model.cluster_n_leaders)
     model.append_live(s.start, s.stop)
     model.counters["entered"] += k
 

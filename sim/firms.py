@@ -162,14 +162,16 @@ class FirmPopulation:
         rng: np.random.Generator,
         region: Region,
         unc: Uncertainties,
-        leaders_by_cluster: list[np.ndarray],
+        cluster_leaders: np.ndarray,
+        cluster_n_leaders: np.ndarray,
         age_years: np.ndarray | None = None,
     ) -> slice:
         """Create ``k`` new firms drawn from the region's entrant distribution; return their slots.
 
         Each entrant's attributes are its own draws, keyed by ``key`` (the model's ``entrants`` key),
         the attribute and its slot (``sim.draws``); only its stock of IP (a Poisson count) comes from
-        ``rng``. ``age_years`` (default 0) backdates firms already in business when the run starts."""
+        ``rng``. A linked entrant supplies a leader of its cluster (``SMEModel.cluster_leaders``).
+        ``age_years`` (default 0) backdates firms already in business when the run starts."""
         self._reserve(k)
         s = slice(self.n, self.n + k)
         self.n += k
@@ -178,15 +180,11 @@ class FirmPopulation:
         age_years = np.zeros(k) if age_years is None else age_years
         weights = np.array([c.weight for c in region.clusters], dtype=float)
         strategic_by_cluster = np.array([c.strategic_emerging for c in region.clusters])
-        n_leaders = np.array([len(ids) for ids in leaders_by_cluster], dtype=np.int64)
-        leaders = np.full((len(leaders_by_cluster), max(1, n_leaders.max(initial=0))), -1, dtype=np.int16)
-        for c, ids in enumerate(leaders_by_cluster):
-            leaders[c, : len(ids)] = ids
         self.alive[s] = True
         self.born_step[s] = step - np.round(age_years * 4).astype(np.int32)
         _entrant_state(
-            key, s.start, s.stop, np.cumsum(weights) / weights.sum(), strategic_by_cluster, leaders, n_leaders,
-            unc.growth_mean, unc.growth_firm_sd, region.revenue_median, region.revenue_sigma,
+            key, s.start, s.stop, np.cumsum(weights) / weights.sum(), strategic_by_cluster, cluster_leaders,
+            cluster_n_leaders, unc.growth_mean, unc.growth_firm_sd, region.revenue_median, region.revenue_sigma,
             unc.rd_intensity_median, unc.rd_intensity_sigma, unc.operating_margin,
             unc.niche_market_median, unc.niche_market_sigma, unc.link_share,
             self.cluster, self.strategic, self.growth_own, self.revenue, self.rev_y1, self.rev_y2, self.rev_y3,

@@ -74,7 +74,13 @@ class SMEModel(mesa.Model):
                 self.leader_list.append(ChainLeader(self, name, c))
             by_cluster.append(ids)
         self.leaders = mesa.agent.AgentSet(self.leader_list, random=self.random)
-        self.leaders_by_cluster = [np.array(ids, dtype=np.int16) for ids in by_cluster]
+        # chain leaders of each cluster as one table: row c lists cluster c's leader ids (-1 past the
+        # cluster's count); entrants and matchmaking pick a firm's leader from its row
+        self.cluster_n_leaders = np.array([len(ids) for ids in by_cluster], dtype=np.int64)
+        self.cluster_leaders = np.full((len(by_cluster), max(1, self.cluster_n_leaders.max(initial=0))), -1,
+                                       dtype=np.int16)
+        for c, ids in enumerate(by_cluster):
+            self.cluster_leaders[c, : len(ids)] = ids
         self.lender = Lender(self)
         self.government = MunicipalGovernment(self, self.policy.subsidies.annual_budget)
         self.miit = MIIT(self)
@@ -132,8 +138,8 @@ class SMEModel(mesa.Model):
         granted at staggered past quarters, so their reviews spread over the first years."""
         rng = self.streams["init"]
         k = self.region.initial_firms
-        s = self.firms.add(k, 0, self.keys["entrants"], rng, self.region, self.unc, self.leaders_by_cluster,
-                           age_years=rng.uniform(0.0, 15.0, k))
+        s = self.firms.add(k, 0, self.keys["entrants"], rng, self.region, self.unc, self.cluster_leaders,
+                           self.cluster_n_leaders, age_years=rng.uniform(0.0, 15.0, k))
         idx = np.arange(s.start, s.stop)
         eligible = rules.t2_hard(self.firms, idx, 0)
         score = rules.t2_score(self.firms, idx, 0) + 100.0 * eligible

@@ -18,7 +18,7 @@ def leaders_decide(model: SMEModel) -> None:
 def open_flags(model: SMEModel, channel: str) -> np.ndarray:
     """Per chain leader (indexed by a firm's ``leader`` column): 1.0 if its ``channel`` is open
     this quarter, else 0.0."""
-    return np.array([float(getattr(ld, channel)) for ld in model.leader_list] + [0.0])
+    return np.array([float(getattr(ld, channel)) for ld in model.leader_list])
 
 
 def matchmaking(model: SMEModel) -> None:
@@ -29,11 +29,9 @@ def matchmaking(model: SMEModel) -> None:
     f, live = model.firms, model.live
     unlinked = live[f.leader[live] < 0]
     matched = unlinked[model.uniform("matchmaking", unlinked) < 1.0 - (1.0 - share) ** 0.25]
-    pick = model.uniform("matchmaking", matched, draw=1)
     cluster = f.cluster[matched]
-    for c, ids in enumerate(model.leaders_by_cluster):
-        if not len(ids):
-            continue
-        m = cluster == c
-        f.leader[matched[m]] = ids[(pick[m] * len(ids)).astype(int)]
-        model.counters["matched_to_leader"] += int(m.sum())
+    n = model.cluster_n_leaders[cluster]
+    matched, cluster, n = matched[n > 0], cluster[n > 0], n[n > 0]  # clusters without leaders match none
+    pick = model.uniform("matchmaking", matched, draw=1)
+    f.leader[matched] = model.cluster_leaders[cluster, (pick * n).astype(int)]
+    model.counters["matched_to_leader"] += len(matched)

@@ -116,7 +116,7 @@ def recognise(model: SMEModel) -> None:
         open_to[from_tiers] = True
         # tiers are read again: an earlier round may have granted; a firm's application and expert
         # luck are its own for the quarter, the same in every round
-        cand = _candidates(live, f.tier, open_to, model.qkey("apply"), 2.0 if automatic else p_apply,
+        cand = _candidates(live, f.tier, open_to, model.qkey("apply"), 1.0 if automatic else p_apply,
                            model.qkey("accept"), p_accept)
         ok = rules.eligible_for(tier, f, cand, q, shift, model.region.sme_revenue_cap)
         new = cand[ok]
@@ -130,7 +130,7 @@ def recognise(model: SMEModel) -> None:
 @numba.njit(cache=True)
 def _candidates(live, tier, open_to, qk_apply, p_apply, qk_accept, p_accept):
     """Firms at a tier the round is open to that apply and pass the experts' stage (before the
-    criteria are checked)."""
+    criteria are checked); ``p_apply`` 1.0 means everyone applies (免申即享: a draw is below 1)."""
     out = np.empty(live.size, dtype=live.dtype)
     n = 0
     for i in live:
