@@ -62,6 +62,20 @@ def _git_sha() -> str:
     return sha + ("-dirty" if dirty else "")
 
 
+def simulate(model) -> int:
+    """Step a built model to its end; return its firm-steps (firms alive at the start of each step)."""
+    steps = 0
+    while model.running:
+        model.step()
+        steps += model.n_alive_start
+    return steps
+
+
+def one_year(cfg):
+    """``cfg`` cut to its first year: a run that loads (or compiles) every compiled rule."""
+    return cfg.model_copy(update={"end_year": cfg.start_year})
+
+
 def time_runs(model_cls, cfg, repeats: int) -> dict:
     """Construction and simulation time of ``repeats`` runs (replication seeds 0..repeats-1)."""
     seeds = np.random.SeedSequence(cfg.seed).spawn(repeats)
@@ -72,11 +86,8 @@ def time_runs(model_cls, cfg, repeats: int) -> dict:
         t = time.perf_counter()
         m = model_cls(cfg, ss)
         build.append(time.perf_counter() - t)
-        steps = 0
         t, c = time.perf_counter(), time.process_time()
-        while m.running:
-            m.step()
-            steps += m.n_alive_start
+        steps = simulate(m)
         wall.append(time.perf_counter() - t)
         cpu.append(time.process_time() - c)
         firm_steps.append(steps)
@@ -139,7 +150,7 @@ def compile_child() -> None:
     from sim.model import SMEModel
 
     imports = time.perf_counter() - t
-    cfg = _config("chongqing").model_copy(update={"end_year": 2018})
+    cfg = one_year(_config("chongqing"))
     t = time.perf_counter()
     SMEModel(cfg, 0).run()
     print(json.dumps({"imports_s": round(imports, 2), "first_run_s": round(time.perf_counter() - t, 2)}))
@@ -195,11 +206,7 @@ def reference_ratio(share: float, end_year: int, repeats: int) -> dict:
 def time_runs_one(model_cls, cfg, ss) -> tuple[float, int]:
     """(wall seconds of build + run, firm-steps) of one run."""
     t = time.perf_counter()
-    m = model_cls(cfg, ss)
-    steps = 0
-    while m.running:
-        m.step()
-        steps += m.n_alive_start
+    steps = simulate(model_cls(cfg, ss))
     return time.perf_counter() - t, steps
 
 
@@ -251,7 +258,7 @@ def main() -> None:
         "numpy": np.__version__, "numba": __import__("numba").__version__, "cpus": os.cpu_count(), "load_avg_1m_start": round(os.getloadavg()[0], 2),
         "regions": {},
     }
-    SMEModel(_config("chongqing").model_copy(update={"end_year": 2018}), 0).run()  # load the compiled rules
+    SMEModel(one_year(_config("chongqing")), 0).run()  # load the compiled rules
     print("[compile] first run with an empty numba cache, then with the cache ...", flush=True)
     res["compile"] = measure_compile()
     print(f"  cold cache: first one-year run {res['compile']['cold_cache']['first_run_s']} s;"

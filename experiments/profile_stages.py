@@ -56,7 +56,7 @@ def main() -> None:
     ap.add_argument("--reference-size", type=float, help="Chongqing scaled to this share, 2018-2023 (as benchmark.py)")
     a = ap.parse_args()
 
-    from benchmark import _config
+    from benchmark import _config, one_year, simulate
 
     from sim.model import SMEModel
 
@@ -65,8 +65,9 @@ def main() -> None:
 
         cfg, label = scaled(_config("chongqing"), a.reference_size, 2023), f"chongqing x{a.reference_size}, 2018-2023"
     else:
-        cfg, label = _config(a.region), f"{a.region}, {_config(a.region).start_year}-{_config(a.region).end_year}"
-    SMEModel(cfg.model_copy(update={"end_year": cfg.start_year}), 0).run()  # load the compiled rules
+        cfg = _config(a.region)
+        label = f"{a.region}, {cfg.start_year}-{cfg.end_year}"
+    SMEModel(one_year(cfg), 0).run()  # load the compiled rules
     spent: collections.Counter = collections.Counter()
     instrument(spent)
     build = run = firm_steps = 0.0
@@ -75,9 +76,7 @@ def main() -> None:
         m = SMEModel(cfg, seed)
         build += time.perf_counter() - t
         t = time.perf_counter()
-        while m.running:
-            m.step()
-            firm_steps += m.n_alive_start
+        firm_steps += simulate(m)
         run += time.perf_counter() - t
     n = a.runs
     print(f"{label}: {n} run(s); per run: build {build / n:.3f} s, simulation {run / n:.3f} s,"

@@ -70,6 +70,11 @@ def _causes(exc: BaseException):
         exc = exc.__cause__ or exc.__context__
 
 
+def _how_to_set(group: str) -> str:
+    """How a config group is chosen on the command line (scenarios are added, not in the defaults)."""
+    return "+scenario=NAME" if group == "scenario" else f"{group}=NAME"
+
+
 def _explain_hydra_error(exc: Exception, overrides: list[str] = ()) -> str:
     text = str(exc).strip()
     first = text.splitlines()[0] if text else type(exc).__name__
@@ -77,15 +82,13 @@ def _explain_hydra_error(exc: Exception, overrides: list[str] = ()) -> str:
         for o in overrides:
             key, _, value = o.lstrip("+~").partition("=")
             if key in GROUPS:
-                how = "+scenario=NAME" if key == "scenario" else f"{key}=NAME"
-                return f"{key}: must name one of {', '.join(options(key))} (use {how}; got {value!r})"
+                return f"{key}: must name one of {', '.join(options(key))} (use {_how_to_set(key)}; got {value!r})"
     m = re.search(r"Could not (?:find|load) '([\w/]+)/([^'/]*)'", text)
     if m:
         group, name = m.group(1), m.group(2)
-        how = "+scenario=NAME" if group == "scenario" else f"{group}=NAME"
         listed = re.search(r"Available options in '[^']+':\n((?:\t.*\n?)*)", text)
         allowed = options(group) if group in GROUPS else (listed.group(1).split() if listed else [])
-        return f"unknown {group} {name!r}: allowed are {', '.join(allowed) or '(none)'} (use {how})"
+        return f"unknown {group} {name!r}: allowed are {', '.join(allowed) or '(none)'} (use {_how_to_set(group)})"
     m = re.search(r"Could not override '([^']+)'. No match in the defaults list", text)
     if m and m.group(1) in GROUPS:
         return f"{m.group(1)}: add it with +{m.group(1)}=NAME; allowed are {', '.join(options(m.group(1)))}"
