@@ -55,10 +55,14 @@ def band_label(cfg: SimConfig) -> str:
     return f"simulated median, {pct}% band of {cfg.replications} replications" if cfg.replications > 1 else "simulated"
 
 
-def reported_stocks(region: str, figures_path: str | None = None) -> pd.DataFrame:
-    """Reported stocks and targets of a region from the configured figures file (repo default if None)."""
-    path = None if figures_path is None else resolve_path(figures_path)
-    figs = figures_for(load_reported_figures(path), region)
+def region_figures(cfg: SimConfig) -> pd.DataFrame:
+    """The run's region's rows of its configured reported-figures file."""
+    return figures_for(load_reported_figures(resolve_path(cfg.reported_figures)), cfg.region.name)
+
+
+def reported_stocks(cfg: SimConfig) -> pd.DataFrame:
+    """Reported stocks and targets of the run's region, as drawn on the tier chart."""
+    figs = region_figures(cfg)
     return figs[(figs["kind"].isin(["stock", "target"])) & figs["tier"].isin(TIER_COLUMN)]
 
 
@@ -77,7 +81,7 @@ def _plot_reported(ax, figs: pd.DataFrame, col: str, labelled: set) -> None:
 
 
 def tier_counts_chart(cfg: SimConfig, quarterly: pd.DataFrame, title_suffix: str = "") -> plt.Figure:
-    figs = reported_stocks(cfg.region.name, cfg.reported_figures)
+    figs = reported_stocks(cfg)
     fig, axes = plt.subplots(2, 2, figsize=(10, 7), sharex=True)
     labelled: set = set()
     for ax, (col, title) in zip(axes.flat, PANELS):
@@ -156,6 +160,7 @@ def flows_chart(cfg: SimConfig, year_df: pd.DataFrame) -> plt.Figure:
         ax.set_title(title)
         ax.set_ylabel("firms per year (out of the tier below zero)")
         ax.yaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: f"{abs(v):,.0f}"))
+        ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))  # whole years, not 2017.5
         ax.grid(axis="y", alpha=0.3)
     _mark_reported_flows(cfg, axes)
     for ax in axes:
@@ -171,7 +176,7 @@ def _thousands(ax) -> None:
 
 
 def _mark_reported_flows(cfg: SimConfig, axes) -> None:
-    figs = figures_for(load_reported_figures(resolve_path(cfg.reported_figures)), cfg.region.name)
+    figs = region_figures(cfg)
     flows = figs[figs["kind"] == "flow"]
     for _, r in flows.iterrows():
         ax = {"T3": axes[1], "ALL": axes[2]}.get(r["tier"])
