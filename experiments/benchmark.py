@@ -48,7 +48,7 @@ sys.path.insert(0, str(HERE))
 
 
 def _config(region: str):
-    from sim.cli import compose_job
+    from sim.commands.run import compose_job
 
     return compose_job([f"region={region}"]).model_copy(update={"progress": False})
 
@@ -119,7 +119,7 @@ def memory_child(region: str) -> None:
     """Run in a fresh subprocess: print peak memory of one build and run as JSON."""
     import tracemalloc
 
-    from sim.model import SMEModel
+    from sim.model.model import SMEModel
 
     cfg = _config(region)
     before = peak_rss_mb()
@@ -147,7 +147,7 @@ def measure_memory(region: str) -> dict:
 def compile_child() -> None:
     """Run in a fresh subprocess: time the imports and a one-year Chongqing run, printed as JSON."""
     t = time.perf_counter()
-    from sim.model import SMEModel
+    from sim.model.model import SMEModel
 
     imports = time.perf_counter() - t
     cfg = one_year(_config("chongqing"))
@@ -177,7 +177,7 @@ def reference_ratio(share: float, end_year: int, repeats: int) -> dict:
     """The product and the per-agent reference side by side, same configuration and seeds."""
     from per_agent_reference import ReferenceModel, scaled
 
-    from sim.model import SMEModel
+    from sim.model.model import SMEModel
 
     cfg = scaled(_config("chongqing"), share, end_year)
     seeds = np.random.SeedSequence(cfg.seed).spawn(repeats)
@@ -248,7 +248,7 @@ def main() -> None:
     if a.compile_child:
         return compile_child()
 
-    from sim.model import SMEModel
+    from sim.model.model import SMEModel
 
     sha = _git_sha()
     cmdline = "python experiments/benchmark.py " + " ".join(sys.argv[1:])

@@ -18,7 +18,7 @@ from scipy.stats import spearmanr
 
 from sim.calibration.driver import Simulator, fit_config
 from sim.calibration.targets import build_targets
-from sim.cli import compose_job
+from sim.commands.run import compose_job
 
 
 def main(n: int = 200, region: str = "chongqing", scale: float | None = None) -> None:

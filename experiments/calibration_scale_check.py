@@ -19,11 +19,11 @@ from multiprocessing import get_context
 import numpy as np
 import pandas as pd
 
-from sim.calibration import posterior as post_mod
+from sim.experiment import posterior as post_mod
 from sim.calibration.driver import scaled_region
 from sim.calibration.targets import build_targets, read_values
-from sim.cli import compose_job
-from sim.runner import replication_seeds, run_one
+from sim.commands.run import compose_job
+from sim.experiment.runner import replication_seeds, run_one
 
 
 def _run(args):

@@ -1,6 +1,6 @@
 """The model's rules written the way a Mesa user writes them first: one ``mesa.Agent`` per firm.
 
-This is NOT the product path (``sim.model.SMEModel`` holds firms as numpy columns). It exists for
+This is NOT the product path (``sim.model.model.SMEModel`` holds firms as numpy columns). It exists for
 two reasons:
 
 * a yardstick: ``experiments/benchmark.py`` runs it and the product side by side on the same
@@ -9,8 +9,9 @@ two reasons:
   counts and flows have the same distributions, so a slip in the vectorised code cannot hide.
 
 Every rule is written again here, per firm, in plain Python on scalars — criteria included — from
-MODEL.md and the docstrings of ``sim/rules.py``; only configuration (``sim.config``), the recognition
-calendar, scalar constants of ``sim.rules`` and the institutional agents (``sim.institutions``: chain
+the domain brief (``../shared/MODEL.md``, outside this repository) and the docstrings of
+``sim/model/rules.py``; only configuration (``sim.core.schema``), the recognition calendar, scalar
+constants of ``sim.model.rules`` and the institutional agents (``sim.model.institutions``: chain
 leaders, lender, government, MIIT) are shared. A quarter runs the same stages in the same order as
 ``SMEModel.step``; within a stage firms act independently, so they are activated with the AgentSet
 (``shuffle_do``). Where the product needs a whole stage's claims before paying (a budget pro-rates
@@ -33,10 +34,10 @@ import mesa
 import numpy as np
 import pandas as pd
 
-from sim.config import SimConfig
-from sim.institutions import INSTRUMENTS, MIIT, ChainLeader, Lender, MunicipalGovernment
-from sim.model import COUNTERS
-from sim.rules import PASS_SCORE, T3_SHIFT_GROWTH, T3_SHIFT_NICHE, T3_SHIFT_RD, RecognitionCalendar
+from sim.core.schema import SimConfig
+from sim.model.institutions import INSTRUMENTS, MIIT, ChainLeader, Lender, MunicipalGovernment
+from sim.model.model import COUNTERS
+from sim.model.rules import PASS_SCORE, RecognitionCalendar
 
 T0, T1, T2, T3 = 0, 1, 2, 3
 CASH_CAP = 0.5
@@ -139,11 +140,12 @@ class Firm(mesa.Agent):
 
     def t3_ok(self, step: int, shift: float) -> bool:
         rev = self.rev_y1
-        need = (0.03 if rev >= 100.0 else 0.06 if rev >= 50.0 else math.inf) + T3_SHIFT_RD * shift
+        ts = self.model.cfg.behaviour.t3_shift
+        need = (0.03 if rev >= 100.0 else 0.06 if rev >= 50.0 else math.inf) + ts.rd * shift
         growth2 = math.sqrt(self.rev_y1 / max(self.rev_y3, 1e-9)) - 1.0
         return (self.age_years(step) >= 3.0 and self.main_share >= 0.70
-                and growth2 >= 0.05 + T3_SHIFT_GROWTH * shift and self.debt_ratio() <= 0.70
-                and self.niche_share() >= 0.10 + T3_SHIFT_NICHE * shift
+                and growth2 >= 0.05 + ts.growth * shift and self.debt_ratio() <= 0.70
+                and self.niche_share() >= 0.10 + ts.niche * shift
                 and self.rd_int_y1 >= need and self.rd_int_y2 >= need
                 and self.rd_institution and self.ip >= 2
                 and self.revenue < self.model.region.sme_revenue_cap)
@@ -526,7 +528,7 @@ def scaled(cfg: SimConfig, share: float, end_year: int | None = None) -> SimConf
 
 def main(argv: list[str]) -> None:
     """Run the reference once on Chongqing scaled to 2% (2018-2021) and print the tier counts."""
-    from sim.cli import compose_job
+    from sim.commands.run import compose_job
 
     cfg = scaled(compose_job(argv), 0.02, 2021)
     t = time.perf_counter()

@@ -58,7 +58,7 @@ def main() -> None:
 
     from benchmark import _config, one_year, simulate
 
-    from sim.model import SMEModel
+    from sim.model.model import SMEModel
 
     if a.reference_size:
         from per_agent_reference import scaled

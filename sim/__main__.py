@@ -1,8 +1,12 @@
-"""`python -m sim COMMAND ...` — dispatch only; each command lives in its own module."""
+"""`python -m sim COMMAND ...` — dispatch only; each command lives in ``sim.commands``."""
 
 from __future__ import annotations
 
 import sys
+
+from sim.commands.calibrate import calibrate_command
+from sim.commands.compare import compare_command
+from sim.commands.run import run_command
 
 USAGE = """usage: python -m sim COMMAND [ARGS]
 
@@ -11,6 +15,7 @@ commands:
   compare     rebuild a sweep's comparison from its finished jobs; `python -m sim compare --help`
   calibrate   fit the uncertain parameters to the reported figures (ABC-SMC); `python -m sim calibrate --help`
 """
+COMMANDS = {"run": run_command, "compare": compare_command, "calibrate": calibrate_command}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -19,19 +24,9 @@ def main(argv: list[str] | None = None) -> int:
         print(USAGE)
         return 0 if argv else 2
     command, rest = argv[0], argv[1:]
-    if command == "run":
-        from sim.cli import run_command
-
-        return run_command(rest)
-    if command == "compare":
-        from sim.compare import compare_command
-
-        return compare_command(rest)
-    if command == "calibrate":
-        from sim.calibration.cli import calibrate_command
-
-        return calibrate_command(rest)
-    print(f"sim: unknown command {command!r}: allowed are run, compare, calibrate\n\n{USAGE}", file=sys.stderr)
+    if command in COMMANDS:
+        return COMMANDS[command](rest)
+    print(f"sim: unknown command {command!r}: allowed are {', '.join(COMMANDS)}\n\n{USAGE}", file=sys.stderr)
     return 2
 
 

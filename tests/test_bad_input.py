@@ -12,7 +12,6 @@ A few real subprocess calls check the same from the shell, where Python warnings
 
 from __future__ import annotations
 
-import collections
 import contextlib
 import csv
 import io
@@ -30,13 +29,12 @@ from pydantic import BaseModel
 
 from conftest import leaf_fields, run_sim
 from sim.__main__ import main
-from sim.cli import CONFIG_DIR, GROUPS, options
-from sim.config import SimConfig
-from sim.seeds import COLUMNS, DEFAULT_PATH, KINDS, REGIONS, TIERS, USES
+from sim.commands.run import CONFIG_DIR, GROUPS, options
+from sim.core.schema import SimConfig
+from sim.core.figures import COLUMNS, DEFAULT_PATH, KINDS, REGIONS, TIERS, USES
 
 # keeps any run that slipped through pre-flight short (and the test then fails on files written)
 BASE = ["end_year=2019", "outcomes.report_years=[2019]", "replications=1", "progress=false"]
-TRIED = collections.Counter()  # bad command lines tried, by kind (printed at the end)
 SETTINGS = dict(deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
 LEAVES = [leaf for leaf in leaf_fields(SimConfig) if leaf[0] not in ("resume",)]
 SCRATCH = Path(tempfile.mkdtemp(prefix="sim-bad-input-"))
@@ -50,7 +48,7 @@ def _blocks(model=SimConfig, prefix: str = ""):
         if isinstance(tp, type) and issubclass(tp, BaseModel):
             yield from _blocks(tp, f"{prefix}{name}.")
     if model is SimConfig:
-        from sim.config import Cluster
+        from sim.core.schema import Cluster
 
         yield "region.clusters.0.", Cluster
 
@@ -88,10 +86,9 @@ def run_main(args: list[str]) -> tuple[object, str, list[Path]]:
 
 def assert_refused(args: list[str], *expected: str, kind: str) -> str:
     code, err, created = run_main(args)
-    TRIED[kind] += 1
     lines = err.strip().splitlines()
     assert "Traceback" not in err, err
-    assert code not in (0, None), (args, code, err)
+    assert code not in (0, None), (kind, args, code, err)
     assert len(lines) == 1 and lines[0].strip(), (args, err)
     line = lines[0]
     assert line.startswith("sim: "), line
@@ -285,6 +282,7 @@ def broken_figures(draw):
     return [f"reported_figures={path}"], [str(path), *expect]
 
 
+@pytest.mark.slow
 # ------------------------------------------------------------------------------------ tests
 @settings(max_examples=60, **SETTINGS)
 @given(case=wrong_type())
@@ -293,6 +291,7 @@ def test_wrong_type_is_refused(case):
     assert_refused(BASE + args, *expected, kind="wrong type")
 
 
+@pytest.mark.slow
 @settings(max_examples=60, **SETTINGS)
 @given(case=out_of_range())
 def test_out_of_range_is_refused(case):
@@ -300,6 +299,7 @@ def test_out_of_range_is_refused(case):
     assert_refused(BASE + args, *expected, kind="out of range / not finite")
 
 
+@pytest.mark.slow
 @settings(max_examples=50, **SETTINGS)
 @given(case=unknown_key())
 def test_unknown_key_is_refused(case):
@@ -329,6 +329,7 @@ def test_broken_reported_figures_file_is_refused_before_anything_is_written(case
     assert line.startswith("sim: reported_figures: "), line
 
 
+@pytest.mark.slow
 @settings(max_examples=20, **SETTINGS)
 @given(case=bad_sweep())
 def test_one_bad_value_in_a_sweep_stops_the_whole_sweep(case):
@@ -368,7 +369,6 @@ SHELL_CASES = [
 @pytest.mark.parametrize("args, expected", SHELL_CASES)
 def test_real_command_line(tmp_path, args, expected):
     r = run_sim(["run", *args[:1], *BASE, *args[1:]] if args[0] == "-m" else ["run", *BASE, *args], tmp_path)
-    TRIED["real subprocess"] += 1
     lines = r.stderr.strip().splitlines()
     assert r.returncode == 2 and len(lines) == 1 and expected in lines[0], r.stderr
     assert "Traceback" not in r.stderr and not any(tmp_path.iterdir())
@@ -381,13 +381,7 @@ def test_broken_figures_file_from_the_shell(tmp_path):
     lines[k] = lines[k].replace(",T3,", ",T7,", 1)
     broken.write_text("\n".join(lines) + "\n", encoding="utf-8")
     r = run_sim(["run", *BASE, f"reported_figures={broken}"], tmp_path)
-    TRIED["real subprocess"] += 1
     assert r.returncode == 2, r.stderr
     assert r.stderr.strip() == (f"sim: reported_figures: {broken} line {k + 1}: tier: must be one of "
                                 f"{', '.join(TIERS)} (got 'T7')")
     assert not any(tmp_path.iterdir())
-
-
-def test_zz_report_counts():
-    """Print how many bad command lines the property tests tried (pytest -s shows it)."""
-    print(f"\nbad inputs tried: {sum(TRIED.values())} {dict(TRIED)}")

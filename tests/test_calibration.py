@@ -15,17 +15,17 @@ import pandas as pd
 import pytest
 import yaml
 
-from sim.calibration import posterior as post_mod
-from sim.calibration.cli import calibrate_command
+from sim.experiment import posterior as post_mod
+from sim.commands.calibrate import calibrate_command
 from sim.calibration.distance import ToleranceDistance, excess
 from sim.calibration.driver import Simulator, fit_config, run_fit
-from sim.calibration.report import parameter_table
+from sim.calibration.check import parameter_table
 from sim.calibration.targets import build_targets, fitted, read_values
-from sim.cli import compose_job
-from sim.config import validate
-from sim.errors import InputError
-from sim.runner import replication_seeds, run_replications
-from sim.seeds import COLUMNS
+from sim.commands.run import compose_job
+from sim.core.schema import validate
+from sim.core.errors import InputError
+from sim.experiment.runner import replication_seeds, run_replications
+from sim.core.figures import COLUMNS
 
 SCALE = 0.1
 TRUE = {"failure_rate": 0.08, "high_tech_rate": 0.11, "apply_t2": 0.5}

@@ -18,8 +18,9 @@ import pandas as pd
 import pytest
 import yaml
 
-from sim.compare import build, cost_per_extra, write_comparison
-from sim.errors import InputError
+from sim.analysis.paired import build, cost_per_extra
+from sim.presentation.comparison_report import write_comparison
+from sim.core.errors import InputError
 
 YEARS = [2020, 2021]
 INTERVAL = 0.9
@@ -148,13 +149,13 @@ def test_unfinished_and_never_started_jobs_are_listed_not_crashed_on(sweep, tmp_
     shutil.copytree(sweep, copy)
     shutil.rmtree(copy / "comparison")
     (copy / "1_finance_boost" / "COMPLETE").unlink()
-    out = write_comparison(copy)
+    out, _ = write_comparison(copy)
     md = (out / "comparison.md").read_text()
     assert "| 1_finance_boost | finance_boost |  | skipped: no COMPLETE marker" in md
     assert "1 finished job(s) of 2" in md
     assert set(pd.read_csv(out / "comparison.csv")["job"]) == {"0_baseline"}
     shutil.rmtree(copy / "1_finance_boost")
-    md = (write_comparison(copy) / "comparison.md").read_text()
+    md = (write_comparison(copy)[0] / "comparison.md").read_text()
     assert "skipped: never started" in md and "+scenario=finance_boost" in md
 
 

@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from sim import draws
-from sim.model import SMEModel
+from sim.model import draws
+from sim.model.model import SMEModel
 from test_model import small
 
 N = 200_000

@@ -26,7 +26,7 @@ from pathlib import Path
 import pytest
 
 from conftest import DATA_FILES, REPO, SHORT, data_outputs, job_dirs, run_sim, sim_cmd
-from sim.outputs import COMPLETE, TMP_SUFFIX, is_complete
+from sim.experiment.store import COMPLETE, TMP_SUFFIX, is_complete
 
 SCENARIOS = "baseline,finance_boost,strict_review,full_package"
 SWEEP = ["run", "-m", f"+scenario={SCENARIOS}", *SHORT]
@@ -106,6 +106,7 @@ def reference(tmp_path_factory):
     return root / "sweep", jobs, time.monotonic() - t0, job_time, startup
 
 
+@pytest.mark.slow
 def test_killed_sweep_resumes_to_the_uninterrupted_result(tmp_path, reference):
     ref_sweep, ref_jobs, duration, job_time, startup = reference
     sweep = tmp_path / "sweep"
@@ -184,7 +185,7 @@ def test_a_process_killed_mid_write_leaves_no_file_under_its_name(tmp_path):
     holds a partial file (the old content survives), and the next write_run sweeps the debris."""
     target = tmp_path / "timeseries.csv"
     target.write_text("old, whole\n")
-    code = ("import sys; from pathlib import Path; from sim.outputs import write_text; "
+    code = ("import sys; from pathlib import Path; from sim.experiment.store import write_text; "
             "write_text(Path(sys.argv[1]), 'x' * 200_000_000)")
     p = subprocess.Popen([sys.executable, "-c", code, str(target)], env=ENV, start_new_session=True)
     deadline = time.monotonic() + 60
@@ -194,9 +195,9 @@ def test_a_process_killed_mid_write_leaves_no_file_under_its_name(tmp_path):
     _kill_group(p)
     assert target.read_text() == "old, whole\n"
     assert list(tmp_path.glob(f".timeseries.csv.*{TMP_SUFFIX}")), "expected the killed write's temp file"
-    from sim.cli import compose_job
-    from sim.outputs import write_run
-    from sim.runner import run_replications
+    from sim.commands.run import compose_job
+    from sim.presentation.run_report import write_run
+    from sim.experiment.runner import run_replications
 
     cfg = compose_job(["end_year=2018", "outcomes.report_years=[2018]", "region.initial_firms=300",
                        "region.initial_srdi=10", "progress=false"])
@@ -213,10 +214,10 @@ def _umask() -> int:
 
 def test_complete_is_written_last_and_checked(tmp_path, monkeypatch):
     """A crash while charting leaves no COMPLETE; a listed file gone makes a dir incomplete."""
-    from sim import charts
-    from sim.cli import compose_job
-    from sim.outputs import write_run
-    from sim.runner import run_replications
+    from sim.commands.run import compose_job
+    from sim.experiment.runner import run_replications
+    from sim.presentation import run_charts as charts
+    from sim.presentation.run_report import write_run
 
     cfg = compose_job(["end_year=2018", "outcomes.report_years=[2018]", "region.initial_firms=300",
                        "region.initial_srdi=10", "progress=false"])

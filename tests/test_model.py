@@ -6,9 +6,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sim.cli import compose_job
-from sim.model import SMEModel
-from sim.runner import run_one
+from sim.commands.run import compose_job
+from sim.model.model import SMEModel
+from sim.experiment.runner import run_one
 
 
 def small(overrides=(), **region):

@@ -22,9 +22,9 @@ def installed(module: str) -> bool:
         return False
 
 
-pytestmark = pytest.mark.skipif(
+pytestmark = [pytest.mark.slow, pytest.mark.skipif(
     not (installed("ray") and installed("hydra_plugins.hydra_ray_launcher")),
-    reason="hydra-ray-launcher and ray not installed (optional extra: pip install -e '.[ray]')")
+    reason="hydra-ray-launcher and ray not installed (optional extra: pip install -e '.[ray]')")]
 
 OVERRIDES = ["+scenario=baseline,subsidy_boost", "replications=2", "end_year=2019", "outcomes.report_years=[2019]",
              "progress=false"]

@@ -22,8 +22,8 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from sim.cli import compose_job
-from sim.runner import run_one
+from sim.commands.run import compose_job
+from sim.experiment.runner import run_one
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "experiments"))
 from per_agent_reference import run_reference, scaled  # noqa: E402
@@ -43,6 +43,8 @@ WORLDS = {
 }
 FLOWS = ("recognised", "promoted", "renewed", "lost_review", "revoked", "demoted_into", "failed", "outgrew",
          "listed", "entered", "matched", "loans", "spend")
+
+pytestmark = pytest.mark.slow
 
 
 def summary(df: pd.DataFrame) -> dict[str, float]:

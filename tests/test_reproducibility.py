@@ -18,11 +18,13 @@ import pandas as pd
 import pytest
 
 from conftest import DATA_FILES, REPO, SHORT, data_outputs, job_dirs, sim_cmd
-from sim.cli import compose_job
-from sim.outputs import is_complete
-from sim.runner import replication_seeds, run_one, run_replications
+from sim.commands.run import compose_job
+from sim.experiment.store import is_complete
+from sim.experiment.runner import replication_seeds, run_one, run_replications
 
 SCENARIOS = ("baseline", "finance_boost")
+
+pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
@@ -102,7 +104,7 @@ def test_replication_k_is_child_k_of_the_seed(cfg):
     """Replication k runs on child k of SeedSequence(seed) (with posterior draw k when a calibrated
     posterior is in use), so it is the same history whether the run has 2 or 3 replications, and
     replications differ from each other."""
-    from sim.calibration.posterior import replication_parameters
+    from sim.experiment.posterior import replication_parameters
 
     three = run_replications(cfg, progress=False)
     two = run_replications(cfg.model_copy(update={"replications": 2}), progress=False)

@@ -1,17 +1,23 @@
-"""Criteria scoring against hand-worked firms (MIIT 2022 subset, see sim/rules.py)."""
+"""Criteria scoring against hand-worked firms (MIIT 2022 subset, see sim/model/rules.py), with the
+model's readings of the SRDI score and the T3 strictness slopes at their configured values."""
 
 import numpy as np
 import pytest
 
-from sim import rules
-from sim.firms import COLUMNS, FirmPopulation
+from sim.commands.run import compose_job
+from sim.core.schema import Calendar
+from sim.model import rules
+from sim.model.firms import COLUMNS, FirmPopulation
+from sim.model.params import rule_params
 
 STEP = 40  # 2028 Q1 when the run starts in 2018
+CFG = compose_job(["calibration.use=none"])
+CRITERIA = rules.Criteria(CFG)
 
 
 def one_firm(**state) -> tuple[FirmPopulation, np.ndarray]:
     """A population of one firm with the given state (everything else at its empty value)."""
-    f = FirmPopulation(capacity=1)
+    f = FirmPopulation(1, rule_params(CFG), clusters=None)
     f.n = 1
     f.alive[0] = True
     for name, value in state.items():
@@ -76,7 +82,7 @@ def little_giant(**over):
 
 def test_t3_worked_example_passes():
     f, idx = little_giant()
-    assert rules.t3_eligible(f, idx, STEP)[0]
+    assert CRITERIA.t3_eligible(f, idx, STEP)[0]
 
 
 @pytest.mark.parametrize(
@@ -96,23 +102,23 @@ def test_t3_worked_example_passes():
 )
 def test_t3_each_hard_criterion_is_binding(change):
     f, idx = little_giant(**change)
-    assert not rules.t3_eligible(f, idx, STEP)[0]
+    assert not CRITERIA.t3_eligible(f, idx, STEP)[0]
 
 
 def test_t3_strictness_tightens_rd_threshold():
     f, idx = little_giant(rd_int_y1=0.035, rd_int_y2=0.035)
-    assert rules.t3_eligible(f, idx, STEP, shift=0.0)[0]
-    assert not rules.t3_eligible(f, idx, STEP, shift=15.0)[0]  # +1.5 pp -> needs 4.5%
+    assert CRITERIA.t3_eligible(f, idx, STEP, shift=0.0)[0]
+    assert not CRITERIA.t3_eligible(f, idx, STEP, shift=15.0)[0]  # +1.5 pp -> needs 4.5%
 
 
 def test_t2_hard_criteria_worked_example():
     # 30M revenue at 3% R&D = 0.9M yuan: below the 1M yuan floor
     f, idx = one_firm(born_step=STEP - 12, rev_y1=30.0, rd_int_y1=0.03)
-    assert not rules.t2_hard(f, idx, STEP)[0]
+    assert not CRITERIA.t2_hard(f, idx, STEP)[0]
     f.rd_int_y1[0] = 0.034  # 1.02M yuan
-    assert rules.t2_hard(f, idx, STEP)[0]
+    assert CRITERIA.t2_hard(f, idx, STEP)[0]
     f.born_step[0] = STEP - 7  # under 2 years in its niche
-    assert not rules.t2_hard(f, idx, STEP)[0]
+    assert not CRITERIA.t2_hard(f, idx, STEP)[0]
 
 
 def test_t2_score_worked_example():
@@ -122,12 +128,10 @@ def test_t2_score_worked_example():
     f, idx = one_firm(born_step=STEP - 24, main_share=0.85, margin=0.12, revenue=60.0, debt=10.0,
                       cash=2.0, leader=0, niche_market=1000.0, rd_int_y1=0.05, ip=4, rd_institution=True,
                       capability=1.0)
-    assert rules.t2_score(f, idx, STEP)[0] == 87.0
+    assert CRITERIA.t2_score(f, idx, STEP)[0] == 87.0
 
 
 def test_calendar():
-    from sim.config import Calendar
-
     cal = rules.RecognitionCalendar(2018, Calendar())
     assert cal.year_quarter(0) == (2018, 1) and cal.year_quarter(17) == (2022, 2)
     assert not cal.t1_open(17) and cal.t1_open(18)  # 2022 Q3

@@ -13,8 +13,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from sim.errors import InputError
-from sim.seeds import COLUMNS, DEFAULT_PATH, figures_for, load_reported_figures
+from sim.core.errors import InputError
+from sim.core.figures import COLUMNS, DEFAULT_PATH, figures_for, load_reported_figures
 
 SHARED_SEEDS = Path("/work/shared/seeds")
 
@@ -300,7 +300,7 @@ def test_not_utf8(tmp_path):
 
 
 def test_default_path_message_is_repo_relative(tmp_path, monkeypatch):
-    import sim.seeds as seeds
+    import sim.core.figures as seeds
 
     monkeypatch.setattr(seeds, "DEFAULT_PATH", seeds.REPO_ROOT / "seeds" / "does_not_exist.csv")
     with pytest.raises(InputError, match=r"^seeds/does_not_exist\.csv: file not found"):

@@ -46,7 +46,7 @@ def sweep(workdir) -> Path:
 
 def test_multirun_writes_the_comparison_into_the_sweep_dir(sweep):
     assert sorted(p.name for p in sweep.iterdir() if not p.name.startswith(".")) == [
-        "0_baseline", "1_finance_boost", "comparison", "multirun.yaml"]
+        "0_baseline", "1_finance_boost", "comparison", "multirun.yaml", "planned_jobs.json"]
     out = sweep / "comparison"
     names = {p.name for p in out.iterdir()}
     assert {"comparison.csv", "ranking.csv", "comparison.md", "report.html"} | CHARTS <= names

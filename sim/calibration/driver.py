@@ -4,7 +4,7 @@ Why ABC-SMC: the simulator is stochastic, has no likelihood, and a dozen paramet
 rounded counts; ABC-SMC gives a weighted sample of parameters whose simulations land within the
 figures' tolerances, i.e. a posterior with its spread, not one best point.
 
-* The simulator is ``sim.runner.run_one`` unchanged, on the region (optionally scaled down, counts
+* The simulator is ``sim.experiment.runner.run_one`` unchanged, on the region (optionally scaled down, counts
   scaled back up) up to the year of the last fitted figure. Each particle's simulation is seeded
   from a hash of its parameter values and the config seed, so any particle can be re-simulated.
 * pyabc keeps every finished generation in an SQLite database in the working directory. Running
@@ -32,16 +32,15 @@ import numpy as np
 import pandas as pd
 from tqdm import tqdm
 
-from sim.calibration import posterior as post_mod
 from sim.calibration.distance import ToleranceDistance
 from sim.calibration.priors import frame_to_natural, pyabc_prior, to_natural
 from sim.calibration.targets import build_targets, fit_end_year, fitted, read_values
-from sim.config import Calibration, Region, SimConfig
-from sim.errors import InputError
-from sim.outputs import write_text
-from sim.runner import run_one
-
-REPO_ROOT = post_mod.REPO_ROOT
+from sim.core.errors import InputError
+from sim.core.paths import REPO_ROOT, display
+from sim.core.schema import Calibration, Region, SimConfig
+from sim.experiment import posterior as post_mod
+from sim.experiment.runner import run_one
+from sim.experiment.store import write_text
 STATE = "state.json"
 DB = "abc.db"
 # settings that only decide when to stop, where to write or what to report: changing them keeps a fit resumable
@@ -155,7 +154,7 @@ def _load_state(out_dir: Path) -> dict:
     try:
         return json.loads(p.read_text())
     except (OSError, json.JSONDecodeError):
-        raise InputError(f"{post_mod.display(p)}: unreadable; delete the directory or set calibration.out") from None
+        raise InputError(f"{display(p)}: unreadable; delete the directory or set calibration.out") from None
 
 
 def _save_state(out_dir: Path, state: dict) -> None:
@@ -227,8 +226,31 @@ def _quiet_pyabc(out_dir: Path, console: bool) -> logging.FileHandler:
     return fh
 
 
-def run_fit(cfg: SimConfig, command: str, progress: bool = True) -> FitResult:
-    """Fit (or resume fitting) cfg's region; returns the posterior and how the fit went."""
+@dataclass
+class _Fit:
+    """A pyabc fit being run: the ABCSMC object, its sampler and the bookkeeping of the run."""
+
+    abc: object
+    sampler: object
+    counter: object
+    state: dict
+    run: dict
+    out_dir: Path
+    targets: pd.DataFrame
+    abc_id: int
+    resumed: bool
+    t_start: float = 0.0  # this process's start, and the wall time and simulations before it
+    wall0: float = 0.0
+    evals0: int = 0
+
+    def record(self) -> None:
+        """This process's time and simulations into the run's bookkeeping."""
+        self.run["wall_seconds"] = self.wall0 + time.perf_counter() - self.t_start
+        self.run["evaluations"] = self.evals0 + int(self.counter.value)
+
+
+def _start(cfg: SimConfig, command: str) -> _Fit:
+    """Build (or load, to resume) the ABC-SMC fit of cfg's region in its working directory."""
     import pyabc
     from pyabc.sampler.util import get_mp_context
 
@@ -238,17 +260,12 @@ def run_fit(cfg: SimConfig, command: str, progress: bool = True) -> FitResult:
                          "(configs/calibration/default.yaml lists the documented ones)")
     targets = build_targets(cfg)
     fit_targets = fitted(targets)
-    fcfg = fit_config(cfg, targets)
     out_dir = default_out_dir(cfg)
     out_dir.mkdir(parents=True, exist_ok=True)
     fp = fingerprint(cfg, targets)
-    fp_source = post_mod.model_source_hash()  # the simulator's source as this process imported it
     state = _load_state(out_dir)
-    handler = _quiet_pyabc(out_dir, console=not progress)
-
     counter = get_mp_context().Value(c_longlong, 0)
-    model = Simulator(fcfg, cal, fit_targets, counter)
-    distance = ToleranceDistance(fit_targets)
+    model = Simulator(fit_config(cfg, targets), cal, fit_targets, counter)
     if cal.processes > 1:
         sampler = pyabc.sampler.MulticoreEvalParallelSampler(n_procs=cal.processes, check_max_eval=True)
     else:
@@ -258,11 +275,10 @@ def run_fit(cfg: SimConfig, command: str, progress: bool = True) -> FitResult:
     # distance of the previous generation: this skips pyabc's separate prior "calibration sample"
     eps = pyabc.QuantileEpsilon(initial_epsilon=np.inf, alpha=0.5)
     kernel = pyabc.transition.MultivariateNormalTransition(scaling=cal.kernel_scaling)
-    abc = pyabc.ABCSMC(model, pyabc_prior(cal.priors), distance, population_size=cal.particles, sampler=sampler,
-                       eps=eps, transitions=kernel)
+    abc = pyabc.ABCSMC(model, pyabc_prior(cal.priors), ToleranceDistance(fit_targets), population_size=cal.particles,
+                       sampler=sampler, eps=eps, transitions=kernel)
     db_url = f"sqlite:///{out_dir / DB}"
     observed = dict(zip(fit_targets["id"], fit_targets["value"].astype(float)))
-
     same = [int(k) for k, r in state["runs"].items() if r["fingerprint"] == fp]
     resumed = bool(same) and not cal.restart
     if resumed:
@@ -275,73 +291,83 @@ def run_fit(cfg: SimConfig, command: str, progress: bool = True) -> FitResult:
                                       "evaluations": 0, "started": time.strftime("%Y-%m-%d %H:%M:%S"),
                                       "model_source": post_mod.model_source_hash()}
         _save_state(out_dir, state)
-    run = state["runs"][str(abc_id)]
-    history = abc.history
-    done_gens = history.max_t + 1
+    return _Fit(abc, sampler, counter, state, state["runs"][str(abc_id)], out_dir, targets, abc_id, resumed)
+
+
+def _done_already(cal: Calibration, fit: _Fit, budget: float) -> str:
+    """Why no generation needs to run (the fit is at its limits already), or ''."""
+    history = fit.abc.history
     pops = history.get_all_populations()
     pops = pops[pops["t"] >= 0]
     last_eps = float(pops["epsilon"].iloc[-1]) if len(pops) else np.inf
+    if history.max_t + 1 >= cal.generations:
+        return f"reached {cal.generations} generations"
+    if last_eps <= cal.min_epsilon:
+        return f"distance threshold {last_eps:.3g} at or below min_epsilon {cal.min_epsilon:g}"
+    if fit.run["wall_seconds"] >= budget:
+        return f"time budget of {cal.max_minutes:g} min used"
+    return ""
+
+
+def _generations(cal: Calibration, fit: _Fit, bar: _Progress, budget: float) -> str:
+    """Run generations until a stopping rule holds; returns why it stopped. Keeps the run's wall
+    time and simulation count in the state file after every generation (a killed fit resumes)."""
+    abc, run, counter = fit.abc, fit.run, fit.counter
+    t = abc.initialize_components_before_run(
+        minimum_epsilon=cal.min_epsilon, max_nr_populations=cal.generations - (abc.history.max_t + 1),
+        min_acceptance_rate=0.0, max_total_nr_simulations=np.inf, max_walltime=None, min_eps_diff=0.0)
+    sec_per_eval = run["wall_seconds"] / run["evaluations"] if run["evaluations"] else None
+    while True:
+        # hard time budget: cap this generation's simulations at what the time left allows
+        # (pyabc stops sampling there and discards the unfinished generation)
+        if sec_per_eval is not None and np.isfinite(budget):
+            max_eval = (budget - run["wall_seconds"]) / sec_per_eval
+            if max_eval < cal.particles:
+                return f"time budget of {cal.max_minutes:g} min used"
+            abc.min_acceptance_rate = cal.particles / max_eval
+        g0, e0 = time.perf_counter(), int(counter.value)
+        with warnings.catch_warnings():  # pyabc compares inf thresholds after generation 0
+            warnings.filterwarnings("ignore", "invalid value encountered", RuntimeWarning)
+            ret = abc.run_generation(t=t)
+            stop = ret["successful"] and abc.check_terminate(t=t, acceptance_rate=ret["acceptance_rate"])
+        sec_per_eval = (time.perf_counter() - g0) / max(int(counter.value) - e0, 1)
+        fit.record()
+        _save_state(fit.out_dir, fit.state)
+        if not ret["successful"]:
+            return f"time budget of {cal.max_minutes:g} min used (the last, unfinished generation was discarded)"
+        bar.generation(float(abc.eps(t)), float(ret["acceptance_rate"]))
+        if stop:
+            eps = float(abc.eps(t))
+            return (f"distance threshold {eps:.3g} at or below min_epsilon {cal.min_epsilon:g}"
+                    if eps <= cal.min_epsilon else f"reached {cal.generations} generations"
+                    if t + 1 >= cal.generations else f"time budget of {cal.max_minutes:g} min used")
+        t += 1
+
+
+def run_fit(cfg: SimConfig, command: str, progress: bool = True) -> FitResult:
+    """Fit (or resume fitting) cfg's region; returns the posterior and how the fit went."""
+    cal = cfg.calibration
+    fp_source = post_mod.model_source_hash()  # the simulator's source as this process imported it
+    fit = _start(cfg, command)
+    handler = _quiet_pyabc(fit.out_dir, console=not progress)
     budget = cal.max_minutes * 60.0 if cal.max_minutes else np.inf
-
-    reason = ""
-    if done_gens >= cal.generations:
-        reason = f"reached {cal.generations} generations"
-    elif last_eps <= cal.min_epsilon:
-        reason = f"distance threshold {last_eps:.3g} at or below min_epsilon {cal.min_epsilon:g}"
-    elif run["wall_seconds"] >= budget:
-        reason = f"time budget of {cal.max_minutes:g} min used"
-
-    bar = _Progress(cfg.region.name, cal.generations, min(done_gens, cal.generations), counter, progress,
+    history, run = fit.abc.history, fit.run
+    done_gens = history.max_t + 1
+    bar = _Progress(cfg.region.name, cal.generations, min(done_gens, cal.generations), fit.counter, progress,
                     int(run["evaluations"]))
-    t_start = time.perf_counter()
-    wall0, evals0 = float(run["wall_seconds"]), int(run["evaluations"])
+    fit.t_start, fit.wall0, fit.evals0 = time.perf_counter(), float(run["wall_seconds"]), int(run["evaluations"])
+    reason = ""
     try:
-        if not reason:
-            t = abc.initialize_components_before_run(
-                minimum_epsilon=cal.min_epsilon, max_nr_populations=cal.generations - done_gens,
-                min_acceptance_rate=0.0, max_total_nr_simulations=np.inf, max_walltime=None, min_eps_diff=0.0)
-            sec_per_eval = run["wall_seconds"] / run["evaluations"] if run["evaluations"] else None
-            while True:
-                # hard time budget: cap this generation's simulations at what the time left allows
-                # (pyabc stops sampling there and discards the unfinished generation)
-                if sec_per_eval is not None and np.isfinite(budget):
-                    max_eval = (budget - run["wall_seconds"]) / sec_per_eval
-                    if max_eval < cal.particles:
-                        reason = f"time budget of {cal.max_minutes:g} min used"
-                        break
-                    abc.min_acceptance_rate = cal.particles / max_eval
-                g0, e0 = time.perf_counter(), int(counter.value)
-                with warnings.catch_warnings():  # pyabc compares inf thresholds after generation 0
-                    warnings.filterwarnings("ignore", "invalid value encountered", RuntimeWarning)
-                    ret = abc.run_generation(t=t)
-                    stop = ret["successful"] and abc.check_terminate(t=t, acceptance_rate=ret["acceptance_rate"])
-                sec_per_eval = (time.perf_counter() - g0) / max(int(counter.value) - e0, 1)
-                run["wall_seconds"] = wall0 + time.perf_counter() - t_start
-                run["evaluations"] = evals0 + int(counter.value)
-                _save_state(out_dir, state)
-                if not ret["successful"]:
-                    reason = (f"time budget of {cal.max_minutes:g} min used (the last, unfinished generation "
-                              "was discarded)")
-                    break
-                bar.generation(float(abc.eps(t)), float(ret["acceptance_rate"]))
-                if stop:
-                    eps = float(abc.eps(t))
-                    reason = (f"distance threshold {eps:.3g} at or below min_epsilon {cal.min_epsilon:g}"
-                              if eps <= cal.min_epsilon else f"reached {cal.generations} generations"
-                              if t + 1 >= cal.generations else f"time budget of {cal.max_minutes:g} min used")
-                    break
-                t += 1
+        reason = _done_already(cal, fit, budget) or _generations(cal, fit, bar, budget)
     finally:
         history.done()
-        sampler.stop()
-        run["wall_seconds"] = wall0 + time.perf_counter() - t_start
-        run["evaluations"] = evals0 + int(counter.value)
+        fit.sampler.stop()
+        fit.record()
         run["stop_reason"] = reason or "interrupted"
-        _save_state(out_dir, state)
+        _save_state(fit.out_dir, fit.state)
         bar.close()
         logging.getLogger("ABC").removeHandler(handler)
         handler.close()
-
     if history.max_t < 0:
         raise InputError(f"calibration: no generation finished ({reason}); raise calibration.max_minutes")
     pops = history.get_all_populations()
@@ -350,6 +376,6 @@ def run_fit(cfg: SimConfig, command: str, progress: bool = True) -> FitResult:
     values = frame_to_natural(cal.priors, df)
     acc = (cal.particles / pops["samples"].clip(lower=1)).tolist()
     post = post_mod.Posterior(cfg.region.name, tuple(cal.priors), np.asarray(w, float) / np.sum(w), values)
-    return FitResult(post, targets, out_dir, abc_id, int(history.max_t + 1), int(run["evaluations"]),
-                     float(run["wall_seconds"]), pops["epsilon"].astype(float).tolist(), acc, reason, resumed,
+    return FitResult(post, fit.targets, fit.out_dir, fit.abc_id, int(history.max_t + 1), int(run["evaluations"]),
+                     float(run["wall_seconds"]), pops["epsilon"].astype(float).tolist(), acc, reason, fit.resumed,
                      model_source=run.get("model_source", fp_source))

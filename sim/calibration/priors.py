@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from sim.config import Prior
+from sim.core.schema import Prior
 
 
 def bounds(p: Prior) -> tuple[float, float]:

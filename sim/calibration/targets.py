@@ -12,14 +12,14 @@ dropped with weight 0 or dated after a backtest cut-off); ``use=validate`` rows 
 
 from __future__ import annotations
 
-
 import numpy as np
 import pandas as pd
 
-from sim.charts import TIER_COLUMN
-from sim.config import SimConfig
-from sim.errors import InputError
-from sim.seeds import figures_for, load_reported_figures, resolve_path
+from sim.core.errors import InputError
+from sim.core.figures import figures_for, load_reported_figures
+from sim.core.outcomes import TIER_COLUMN
+from sim.core.paths import resolve_path
+from sim.core.schema import SimConfig
 
 FLOW_COLUMN = {"T1": "recognised_T1", "T2": "recognised_T2", "T3": "recognised_T3"}
 NET_FLOW_COLUMN = {"ALL": "n_firms"}  # flows read as the rise of a stock over the four quarters

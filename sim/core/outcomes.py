@@ -1,0 +1,107 @@
+"""The outcome registry: every indicator a run or a comparison reports, once, with its label, unit
+and kind; the rule for intervals; the number formats. Tables, charts, summaries, the comparison and
+the fit report all read from here, so a label or an interval cannot drift between them.
+
+Kinds: ``stock`` is read at the end of a year (quarter), ``flow`` is summed over the year,
+``cumulative`` is summed from the start year to the year shown, ``ratio`` divides two of them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class Indicator:
+    id: str  # column of yearly.csv, or ``<column>_cum`` for a flow summed from the start year
+    label: str  # as tables show it
+    unit: str  # "firms", "titles", "M yuan"
+    kind: str  # "stock", "flow" or "cumulative"
+    short: str = ""  # lower-case, for chart titles ("extra little giants (T3)")
+
+
+# fiscal instruments, in ledger order (sim.model.institutions.MunicipalGovernment)
+INSTRUMENTS = ("rd_subsidy", "awards", "digital_vouchers", "interest_subsidy")
+INSTRUMENT_LABELS = {
+    "rd_subsidy": "R&D subsidy",
+    "awards": "First-recognition awards",
+    "digital_vouchers": "Digital/AI vouchers",
+    "interest_subsidy": "Interest subsidy",
+}
+
+_ALL = [
+    Indicator("n_firms", "Firms in the SME pool", "firms", "stock", "tech-based SME pool (all tiers)"),
+    Indicator("n_T1plus", "Innovative SMEs (T1 and above)", "firms", "stock", "innovative SMEs (T1 and above)"),
+    Indicator("n_T2plus", "SRDI SMEs (T2 and above)", "firms", "stock", "SRDI SMEs (T2 and above)"),
+    Indicator("n_T3", "Little giants (T3)", "firms", "stock", "little giants (T3)"),
+    Indicator("n_high_tech", "High-tech enterprises", "firms", "stock", "high-tech enterprises"),
+    Indicator("recognised_T3", "New little giants in the year", "firms", "flow"),
+    Indicator("recognised_T2", "New SRDI SMEs in the year", "firms", "flow"),
+    Indicator("lost_review", "Titles lost at review in the year", "titles", "flow"),
+    Indicator("failed", "Firm failures in the year", "firms", "flow"),
+    Indicator("spend_total", "Fiscal spending in the year (M yuan)", "M yuan", "flow"),
+    # read at the end of the year like a stock (the summary's kind column says so)
+    Indicator("cum_spend_total", "Fiscal spending since start (M yuan)", "M yuan", "stock"),
+    Indicator("lost_review_cum", "Titles lost at review", "titles", "cumulative"),
+    Indicator("lost_review_T3_cum", "Little-giant titles lost at review", "titles", "cumulative"),
+    Indicator("failed_cum", "Firm failures", "firms", "cumulative"),
+    *[Indicator(f"spend_{i}_cum", f"Fiscal cost: {INSTRUMENT_LABELS[i]}", "M yuan", "cumulative")
+      for i in INSTRUMENTS],
+    Indicator("spend_total_cum", "Fiscal cost: total", "M yuan", "cumulative"),
+    # the comparison's cost-effectiveness ratio: extra cumulative cost / extra little giants
+    Indicator("cost_per_extra_T3", "Fiscal cost per extra little giant", "M yuan per little giant", "ratio"),
+]
+INDICATORS: dict[str, Indicator] = {i.id: i for i in _ALL}
+
+# what each report shows, in order
+RUN_SUMMARY = ("n_firms", "n_T1plus", "n_T2plus", "n_T3", "n_high_tech", "recognised_T3", "recognised_T2",
+               "lost_review", "failed", "spend_total", "cum_spend_total")
+TIER_PANELS = ("n_firms", "n_T1plus", "n_T2plus", "n_T3")  # the run's tier chart, 2 x 2
+SWEEP_STOCKS = ("n_T3", "n_T2plus", "n_T1plus")
+SWEEP_CUMULATIVE = ("lost_review_cum", "lost_review_T3_cum", "failed_cum",
+                    *[f"spend_{i}_cum" for i in INSTRUMENTS], "spend_total_cum")
+COST_PER_GIANT = "cost_per_extra_T3"
+
+# reported figures' tier (firms holding at least the tier, as officials count) -> model column
+TIER_COLUMN = {"ALL": "n_firms", "T1": "n_T1plus", "T2": "n_T2plus", "T3": "n_T3", "HTE": "n_high_tech"}
+
+
+def column_of(indicator_id: str) -> str:
+    """The yearly.csv column an indicator is computed from (``x_cum`` -> ``x``)."""
+    return indicator_id.removesuffix("_cum")
+
+
+# ------------------------------------------------------------------------------------ intervals
+def quantile_levels(interval: float) -> tuple[float, float]:
+    """The lower and upper quantiles of a central interval (0.05 and 0.95 for 0.9)."""
+    return (1 - interval) / 2, 1 - (1 - interval) / 2
+
+
+def band(values, interval: float) -> tuple[float, float, float]:
+    """Median and the central ``interval`` range of ``values``."""
+    v = np.asarray(values, dtype=float)
+    lo, hi = quantile_levels(interval)
+    return float(np.median(v)), float(np.quantile(v, lo)), float(np.quantile(v, hi))
+
+
+def percent(interval: float) -> int:
+    """The interval as a whole percentage, for labels ("90% interval")."""
+    return int(round(interval * 100))
+
+
+# ------------------------------------------------------------------------------------- numbers
+def fmt(x: float | None, missing: str = "n/a", small: str = ",.1f") -> str:
+    """A count or an amount as tables show it: whole numbers from 100 up, else ``small``."""
+    if x is None or not np.isfinite(x):
+        return missing
+    return f"{x:,.0f}" if abs(x) >= 100 else format(x, small)
+
+
+def fmt_signed(x: float | None) -> str:
+    """A difference: +12, −3.5, 0 (a true minus sign)."""
+    if x is None or not np.isfinite(x):
+        return "n/a"
+    s = fmt(abs(x))
+    return "0" if s in ("0", "0.0") else ("+" if x > 0 else "−") + s

@@ -1,0 +1,503 @@
+"""Typed schema of a run's configuration, with range checks.
+
+Hydra composes YAML; this module decides whether the result is a world the model can run. It keeps
+the three kinds of setting apart, as policy analysts do:
+
+* ``policy``        — levers: what a government chooses (subsidies, loans, chain leaders, review);
+* ``uncertainties`` — what nobody knows exactly and calibration fits (growth, R&D response, ...);
+* ``outcomes``      — what is measured and reported (report years, interval width).
+
+``region`` holds structural facts of the place (pool size, entry path, clusters, calendar).
+Every model is ``extra="forbid"`` so a typo such as ``+policy.typo=1`` is an error, not a silent no-op.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import difflib
+import re
+import types
+from typing import Annotated, Any, Literal, Union, get_args, get_origin
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from sim.core.errors import InputError
+
+Share = Annotated[float, Field(ge=0.0, le=1.0)]
+NonNeg = Annotated[float, Field(ge=0.0)]
+Tier = Annotated[int, Field(ge=0, le=3)]
+Year = Annotated[int, Field(ge=1990, le=2100)]
+
+
+def _no_coercion(value: Any, tp: Any) -> None:
+    """Refuse the silent conversions pydantic's lax mode makes: ``seed=true`` must not run seed 1,
+    ``credit_supply='1.5'`` (a quoted string) or ``progress=1`` must not pass as a number or a switch."""
+    origin = get_origin(tp)
+    if origin is Annotated:
+        return _no_coercion(value, get_args(tp)[0])
+    if origin in (Union, types.UnionType):
+        inner = [a for a in get_args(tp) if a is not type(None)]
+        if value is not None and len(inner) == 1:
+            _no_coercion(value, inner[0])
+    elif origin is list and isinstance(value, list):
+        for item in value:
+            _no_coercion(item, get_args(tp)[0])
+    elif origin is dict and isinstance(value, dict):
+        for item in value.values():
+            _no_coercion(item, get_args(tp)[1])
+    elif tp in (int, float) and isinstance(value, (bool, str)):
+        raise ValueError(f"must be a number, not {'true/false' if isinstance(value, bool) else 'text'}")
+    elif tp is bool and not isinstance(value, bool):
+        raise ValueError("must be true or false")
+
+
+class Block(BaseModel):
+    # allow_inf_nan=False: `inf` or `nan` is never a meaningful lever, parameter or size
+    model_config = ConfigDict(extra="forbid", strict=False, frozen=True, allow_inf_nan=False)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _typed(cls, value: Any, info: Any) -> Any:
+        _no_coercion(value, cls.model_fields[info.field_name].annotation)
+        return value
+
+
+# --------------------------------------------------------------------------------------- levers
+class Subsidies(Block):
+    """Municipal subsidies. Money is in million yuan (M yuan)."""
+
+    rd_subsidy_rate: Share = 0.0  # share of a firm's R&D spend reimbursed (vouchers, super-deduction cash)
+    rd_subsidy_min_tier: Tier = 1  # lowest tier eligible for the R&D subsidy
+    award_t1: NonNeg = 0.0  # one-off award on first recognition as innovative SME
+    award_t2: NonNeg = 0.0  # ... as municipal SRDI SME ("首次获评市级专精特新...发放专项奖励")
+    award_t3: NonNeg = 0.0  # ... as national little giant
+    digital_voucher: NonNeg = 0.0  # digital/AI voucher per firm per year
+    digital_voucher_min_tier: Tier = 1
+    annual_budget: NonNeg | None = None  # cap on all subsidy spending per year; null = no cap
+
+
+class Loans(Block):
+    """Credit: how lenders approve, what policy adds to it."""
+
+    credit_supply: Annotated[float, Field(ge=0.0, le=10.0)] = 1.0  # lending capacity, x status quo
+    nonfinancial_weight: Annotated[float, Field(ge=0.0, le=5.0)] = 0.5  # weight on IP, titles, chain link
+    ip_pledge_coverage: Share = 0.0  # share of IP-holding firms whose IP a lender accepts as pledge
+    interest_subsidy: Annotated[float, Field(ge=0.0, le=0.1)] = 0.0  # 贴息, rate points paid by government
+    interest_subsidy_min_tier: Tier = 1
+    supply_chain_finance: bool = False  # lenders finance receivables on open chain leaders
+
+
+class ChainLeaders(Block):
+    """链主 openness: each quarter each leader is open with these probabilities."""
+
+    orders_openness: Share = 0.0  # opens orders / application scenarios to linked local SMEs
+    data_openness: Share = 0.0  # opens data and technology (capability spillover)
+    receivables_openness: Share = 0.0  # confirms receivables for supply-chain finance
+    matchmaking_link_share: Share = 0.0  # extra share of unlinked SMEs matched to a leader (供需对接)
+
+
+class Review(Block):
+    """Title validity and review (复核)."""
+
+    validity_years: Annotated[int, Field(ge=1, le=10)] = 3
+    strictness: Annotated[float, Field(ge=-1.0, le=1.0)] = 0.0  # shifts score thresholds by x points_span
+    strictness_points_span: Annotated[float, Field(ge=0.0, le=40.0)] = 15.0
+    dynamic_exit: bool = False  # 有进有出: yearly spot checks revoke titles far below criteria
+    dynamic_exit_margin: Annotated[float, Field(ge=0.0, le=60.0)] = 10.0  # points below threshold
+    auto_recognition: bool = False  # 免申即享: eligible firms are recognised without applying
+
+
+class Policy(Block):
+    subsidies: Subsidies = Subsidies()
+    loans: Loans = Loans()
+    chain_leaders: ChainLeaders = ChainLeaders()
+    review: Review = Review()
+
+
+# --------------------------------------------------------------------------------- uncertainties
+class Uncertainties(Block):
+    """Behavioural and market parameters: plausible priors now, fitted by `sim calibrate` later."""
+
+    growth_mean: Annotated[float, Field(ge=-0.5, le=1.0)] = 0.06  # mean annual revenue growth
+    growth_firm_sd: Annotated[float, Field(ge=0.0, le=1.0)] = 0.08  # spread of firms' own growth rates
+    growth_noise_sd: Annotated[float, Field(ge=0.0, le=1.0)] = 0.15  # annualised idiosyncratic shocks
+    capability_growth_effect: Annotated[float, Field(ge=0.0, le=1.0)] = 0.04  # growth per unit capability
+    rd_intensity_median: Annotated[float, Field(gt=0.0, le=0.5)] = 0.025
+    rd_intensity_sigma: Annotated[float, Field(ge=0.0, le=3.0)] = 0.7
+    rd_subsidy_response: Annotated[float, Field(ge=0.0, le=10.0)] = 1.5  # R&D intensity x (1 + r*rate)
+    ip_per_rd_million: Annotated[float, Field(ge=0.0, le=5.0)] = 0.08  # class-I IPs per M yuan of R&D
+    rd_institution_rate: Share = 0.04  # quarterly chance an R&D-active firm sets up an R&D institution
+    high_tech_rate: Share = 0.06  # quarterly chance an eligible firm gets the high-tech title
+    operating_margin: Annotated[float, Field(ge=-0.5, le=0.5)] = 0.10
+    cash_shock_sd: Annotated[float, Field(ge=0.0, le=2.0)] = 0.10  # quarterly cash shock, x revenue/4
+    failure_rate: Share = 0.05  # annual base failure rate
+    distress_failure_multiplier: Annotated[float, Field(ge=1.0, le=50.0)] = 6.0
+    niche_market_median: Annotated[float, Field(gt=0.0)] = 1200.0  # M yuan, national niche market
+    niche_market_sigma: Annotated[float, Field(ge=0.0, le=3.0)] = 0.9
+    apply_t1: Share = 0.25  # quarterly chance an eligible firm applies for T1
+    apply_t2: Share = 0.45  # chance an eligible T1 firm applies in a yearly T2 batch
+    apply_t3: Share = 0.45  # chance an eligible T2 firm applies in a national T3 batch
+    accept_t2: Share = 0.75  # chance an eligible applicant passes municipal expert review
+    accept_t3: Share = 0.45  # chance an eligible applicant passes MIIT expert review (national quota)
+    review_noise_points: Annotated[float, Field(ge=0.0, le=30.0)] = 6.0
+    link_share: Share = 0.25  # share of firms supplying a local chain leader
+    order_growth_effect: Annotated[float, Field(ge=0.0, le=1.0)] = 0.08  # extra growth, open orders
+    spillover_capability: Annotated[float, Field(ge=0.0, le=1.0)] = 0.03  # per quarter, open data
+    scf_approval_logit: Annotated[float, Field(ge=0.0, le=10.0)] = 1.5  # supply-chain finance boost
+    investment_demand_rate: Share = 0.04  # quarterly chance a healthy firm seeks a growth loan
+    lending_capacity: NonNeg = 0.25  # M yuan of new lending per firm in the pool per quarter
+    loan_rate: Annotated[float, Field(ge=0.0, le=0.3)] = 0.045
+    loan_growth_effect: Annotated[float, Field(ge=0.0, le=1.0)] = 0.04  # growth after a growth loan
+    denied_growth_penalty: Annotated[float, Field(ge=0.0, le=1.0)] = 0.10
+    voucher_capability: Annotated[float, Field(ge=0.0, le=10.0)] = 0.5  # capability per M yuan
+    voucher_uptake: Share = 0.3
+    listing_rate: Share = 0.03  # annual chance an eligible SRDI firm lists
+
+
+# ------------------------------------------------------------------------------------- behaviour
+# How firms and lenders behave, where neither MIIT's published rules nor the calibration set it. The
+# values and where each comes from are in configs/behaviour/default.yaml (most are "assumed");
+# every per-firm rule reads them from here, never from a literal in code.
+Pos = Annotated[float, Field(gt=0.0)]
+Frac = Annotated[float, Field(gt=0.0, le=1.0)]
+
+
+class Steps(Block):
+    """Points by band: ``points[i]`` for a value at or above ``edges[i]`` (0 below every edge)."""
+
+    edges: list[float]
+    points: list[NonNeg]
+
+    @model_validator(mode="after")
+    def _bands(self) -> Steps:
+        if len(self.edges) != len(self.points) or not self.edges:
+            raise ValueError(f"points: must have one entry per edge ({len(self.edges)}), got {len(self.points)}")
+        if any(b <= a for a, b in zip(self.edges, self.edges[1:])):
+            raise ValueError(f"edges: must be strictly ascending, got {self.edges}")
+        return self
+
+
+class RDBehaviour(Block):
+    target_noise_sd: NonNeg  # quarterly log-noise of a firm's R&D target
+    adjustment: Frac  # share of the gap to its R&D target a firm closes in a quarter
+    max_intensity: Frac  # R&D spend never exceeds this share of revenue
+
+
+class CapabilityBehaviour(Block):
+    decay: Frac  # share of capability that lapses each quarter, rebuilt by R&D (steady state rd/typical_rd)
+    typical_rd: Pos  # R&D intensity of a firm of capability 1
+    ip_base: NonNeg  # class-I IP rate multiplier at capability 0 ...
+    ip_slope: NonNeg  # ... rising by this per unit of capability ...
+    ip_cap: Pos  # ... up to this capability
+    growth_cap: Pos  # capability above this adds no growth
+    institution_min_rd: NonNeg  # M yuan of R&D a quarter before a firm can set up an R&D institution
+    high_tech_min_rd: Share  # R&D intensity a high-tech-enterprise title needs
+
+
+class CashBehaviour(Block):
+    cap_share: Pos  # cash above this share of annual revenue is paid out or invested
+
+
+class CreditBehaviour(Block):
+    """Who borrows and the lender's scorecard: logit = intercept + financial + weight x non-financial."""
+
+    interest_subsidy_demand: NonNeg  # growth-loan demand rises by this x the subsidised rate points
+    intercept: float
+    debt_weight: NonNeg  # x (debt_pivot - debt ratio)
+    debt_pivot: Share
+    margin_weight: NonNeg  # x operating margin
+    size_weight: NonNeg  # x log(revenue / size_pivot), revenue floored at size_floor
+    size_floor: Pos
+    size_pivot: Pos
+    ip_weight: NonNeg  # per class-I IP, up to ip_cap
+    ip_cap: Annotated[int, Field(ge=0)]
+    tier_weight: NonNeg  # per tier held
+    high_tech_weight: NonNeg
+    link_weight: NonNeg  # supplies a chain leader
+    pledge_weight: NonNeg  # x IP-pledge coverage, for IP holders
+    gap_buffer: NonNeg  # a firm short of cash asks for its gap plus this share of revenue
+    investment_share: Pos  # a growth loan is this share of revenue
+    boost_quarters: Annotated[int, Field(ge=0, le=40)]  # quarters a growth loan lifts growth
+    amortisation: Frac  # share of debt repaid each quarter, as cash allows
+
+
+class ExitBehaviour(Block):
+    young_years: NonNeg  # firms younger than this fail more often ...
+    young_multiplier: Annotated[float, Field(ge=1.0)]  # ... by this factor
+    listing_min_tier: Tier  # lowest title a listing firm holds
+    listing_min_revenue: NonNeg  # M yuan
+
+
+class EntrantBehaviour(Block):
+    """Attributes of new firms and of the initial pool (besides the region's and the uncertainties')."""
+
+    rd_max: Frac  # an entrant's R&D propensity is capped at this intensity
+    margin_sd: NonNeg  # spread of firms' own operating margins
+    cash_mean: NonNeg  # initial cash, share of revenue (normal, floored at 0) ...
+    cash_sd: NonNeg
+    debt_mean: NonNeg  # initial debt, share of revenue (normal, floored at 0)
+    debt_sd: NonNeg
+    main_share_a: Annotated[int, Field(ge=1, le=7)]  # main-business share ~ Beta(a, b), integer shapes
+    main_share_b: Annotated[int, Field(ge=1, le=7)]  # (a + b <= 8 draws per firm)
+    main_share_min: Share
+    back_growth_floor: Annotated[float, Field(gt=-1.0, le=0.0)]  # growth floor when backdating revenue
+    initial_max_age: Pos  # initial pool: ages uniform on 0 to this many years
+    initial_ip_years: NonNeg  # IP accumulated over at most this many years before the run
+    initial_high_tech_share: Share  # share of eligible initial firms holding the high-tech title
+
+    @model_validator(mode="after")
+    def _draws(self) -> EntrantBehaviour:
+        if self.main_share_a + self.main_share_b > 8:
+            raise ValueError(f"main_share_b: main_share_a + main_share_b must be at most 8 (the draws a firm has), "
+                             f"got {self.main_share_a} + {self.main_share_b}")
+        return self
+
+
+class BalanceBehaviour(Block):
+    assets_per_revenue: Pos  # total assets read as this x annual revenue plus cash (for debt ratios)
+
+
+class T2Score(Block):
+    """The model's reading of the SRDI score (MIIT's items are approximated by firm state, 100 points)."""
+
+    main_share: Steps  # specialisation
+    years_in_niche: Steps
+    margin: Steps  # refinement
+    debt_good_below: Share
+    debt_good_points: NonNeg
+    debt_fair_up_to: Share
+    debt_fair_points: NonNeg
+    digital_points: NonNeg  # digital voucher used, or capability at least digital_capability
+    digital_capability: NonNeg
+    leader_link_points: NonNeg  # distinctiveness: supplies a chain leader ...
+    niche_share_line: Share  # ... and holds this share of its national niche
+    niche_share_points: NonNeg
+    rd_intensity: Steps  # innovation
+    class_one_ip: Steps
+    rd_institution_points: NonNeg
+
+
+class T3Shift(Block):
+    """How far one point (of strictness or expert noise) moves the little-giant thresholds, which
+    have no score of their own."""
+
+    rd: NonNeg  # R&D intensity per point
+    growth: NonNeg  # 2-year average growth per point
+    niche: NonNeg  # niche share per point
+
+
+class Behaviour(Block):
+    rd: RDBehaviour
+    capability: CapabilityBehaviour
+    cash: CashBehaviour
+    credit: CreditBehaviour
+    exits: ExitBehaviour
+    entrants: EntrantBehaviour
+    balance: BalanceBehaviour
+    t2_score: T2Score
+    t3_shift: T3Shift
+
+
+# ---------------------------------------------------------------------------------------- region
+class Cluster(Block):
+    name: str
+    weight: Annotated[float, Field(gt=0.0)]
+    strategic_emerging: bool
+    leaders: list[str]
+
+
+class Calendar(Block):
+    """When titles are granted (MIIT 2022 measures and batch history)."""
+
+    t1_start_year: Year = 2022  # innovative-SME tier formalised Aug 2022; continuous thereafter
+    t1_start_quarter: Annotated[int, Field(ge=1, le=4)] = 3
+    t2_batch_quarter: Annotated[int, Field(ge=1, le=4)] = 4
+    t3_first_year: Year = 2019  # 1st national batch of little giants
+    t3_batch_quarter: Annotated[int, Field(ge=1, le=4)] = 3
+    # national little-giant batch sizes (MIIT notices, batches 1-5); MIIT's intake in a year scales
+    # with its batch size relative to the last listed year, which is also used for later years
+    t3_batch_sizes: dict[int, Annotated[float, Field(ge=0.0)]] = {
+        2019: 248, 2020: 1744, 2021: 2930, 2022: 4357, 2023: 3671,
+    }
+
+
+class Region(Block):
+    name: str
+    label: str
+    initial_firms: Annotated[int, Field(ge=1)]  # T0 pool at the start year
+    initial_srdi: Annotated[int, Field(ge=0)]  # T2 titles held at the start year
+    entries_per_year: dict[Year, NonNeg]  # new firms per year; linear in between, flat outside
+    revenue_median: Annotated[float, Field(gt=0.0)] = 8.0  # M yuan, entering and initial firms
+    revenue_sigma: Annotated[float, Field(ge=0.0, le=4.0)] = 1.3
+    sme_revenue_cap: Annotated[float, Field(gt=0.0)] = 400.0  # outgrows SME size above this
+    clusters: list[Cluster]
+    calendar: Calendar = Calendar()
+
+    @model_validator(mode="after")
+    def _clusters(self) -> Region:
+        if not self.clusters:
+            raise ValueError("clusters: at least one cluster is required")
+        if not self.entries_per_year:
+            raise ValueError("entries_per_year: at least one year is required")
+        if self.initial_srdi > self.initial_firms:
+            raise ValueError(f"initial_srdi: must be at most initial_firms ({self.initial_firms}), "
+                             f"got {self.initial_srdi}")
+        return self
+
+
+# ----------------------------------------------------------------------------------- calibration
+class Prior(Block):
+    """Prior of one fitted uncertainty: uniform on [low, high], or uniform on log10 when ``scale`` is
+    log (for rates and sizes whose plausible range spans several-fold)."""
+
+    low: float
+    high: float
+    scale: Literal["linear", "log"] = "linear"
+
+    @model_validator(mode="after")
+    def _range(self) -> Prior:
+        if not self.low < self.high:
+            raise ValueError(f"low: must be below high ({self.high:g}), got {self.low:g}")
+        if self.scale == "log" and self.low <= 0:
+            raise ValueError(f"low: must be > 0 for a log-scale prior, got {self.low:g}")
+        return self
+
+
+class Calibration(Block):
+    """Which fitted parameters a run uses (``use``, ``file``) and how ``python -m sim calibrate``
+    fits them (the rest). Kept in one block so a run's config.yaml records both."""
+
+    # ``auto``: the posterior when a calibrated file for the region exists, else the region's values;
+    # ``posterior``: replication k uses posterior draw k (same draw in every scenario);
+    # ``median``: every replication uses the posterior's marginal medians; ``none``: region values.
+    use: Literal["auto", "posterior", "median", "none"] = "auto"
+    file: str | None = None  # calibrated file; default configs/calibrated/<region>.yaml
+    priors: dict[str, Prior] = {}  # fitted uncertainties; every other one stays at the region's value
+    weights: dict[str, Annotated[float, Field(ge=0.0)]] = {}  # figure id in reported_figures -> weight (0 drops it)
+    cutoff: _dt.date | None = None  # backtest: fit only figures dated up to this day
+    particles: Annotated[int, Field(ge=10, le=100000)] = 100  # ABC-SMC population size
+    generations: Annotated[int, Field(ge=1, le=100)] = 12  # at most this many ABC-SMC generations
+    min_epsilon: Annotated[float, Field(ge=0.0)] = 0.0  # stop once the distance threshold is this low
+    max_minutes: Annotated[float, Field(gt=0.0)] | None = 16.0  # no new generation past this wall time
+    processes: Annotated[int, Field(ge=1, le=256)] = 2  # pyabc multicore sampler processes
+    # width of pyabc's Gaussian proposal kernel, x its Silverman covariance: wider keeps the importance
+    # weights even with a dozen parameters (experiments/calibration_kernel_ess.py), at lower acceptance
+    kernel_scaling: Annotated[float, Field(gt=0.0, le=100.0)] = 4.0
+    scale: Annotated[float, Field(gt=0.0, le=1.0)] = 1.0  # fit on a population this fraction of the region
+    check_replications: Annotated[int, Field(ge=2, le=10000)] = 40  # posterior-predictive runs in the report
+    out: str | None = None  # working directory; default results/calibration/<region>[_cutoff-DATE]
+    install: bool = True  # copy the fit to configs/calibrated/ (never for a backtest with a cutoff)
+    restart: bool = False  # ignore an unfinished fit with the same settings instead of resuming it
+
+    @model_validator(mode="after")
+    def _priors(self) -> Calibration:
+        fields = Uncertainties.model_fields
+        for name, prior in self.priors.items():
+            if name not in fields:
+                raise ValueError(f"priors.{name}: not an uncertainty; must be one of {', '.join(fields)}")
+            for end in ("low", "high"):
+                try:
+                    Uncertainties(**{name: getattr(prior, end)})
+                except ValidationError as exc:
+                    raise ValueError(f"priors.{name}.{end}: outside what uncertainties.{name} allows "
+                                     f"({exc.errors()[0]['msg']})") from None
+        return self
+
+
+# -------------------------------------------------------------------------------------- outcomes
+class Outcomes(Block):
+    report_years: list[Annotated[int, Field(ge=1990, le=2100)]] = [2023, 2025, 2027, 2030]
+    interval: Annotated[float, Field(gt=0.0, lt=1.0)] = 0.90
+
+
+class SimConfig(Block):
+    region: Region
+    policy: Policy = Policy()
+    uncertainties: Uncertainties = Uncertainties()
+    behaviour: Behaviour
+    outcomes: Outcomes = Outcomes()
+    calibration: Calibration = Calibration()
+    scenario: Annotated[str, Field(min_length=1)] = "baseline"
+    scenario_title: str = ""
+    start_year: Annotated[int, Field(ge=2000, le=2100)] = 2018
+    end_year: Annotated[int, Field(ge=2000, le=2100)] = 2030
+    seed: Annotated[int, Field(ge=0)] = 0
+    replications: Annotated[int, Field(ge=1, le=10000)] = 1
+    progress: bool = True
+    # reported-figures CSV drawn on the charts, checked before anything is written; a relative path
+    # is read from the working directory if it is there, else from the repo root
+    reported_figures: Annotated[str, Field(min_length=1)] = "seeds/reported_figures.csv"
+    # skip jobs whose output dir is already COMPLETE with an equal config (see sim.commands.run); how to run,
+    # not what is run, so it is left out of the saved config.yaml
+    resume: bool = Field(default=False, exclude=True)
+
+    @model_validator(mode="after")
+    def _years(self) -> SimConfig:
+        if self.end_year < self.start_year:
+            raise ValueError(f"end_year: must be ≥ start_year ({self.start_year}), got {self.end_year}")
+        outside = [y for y in self.outcomes.report_years if not self.start_year <= y <= self.end_year]
+        if outside:
+            raise ValueError(f"outcomes.report_years: each must lie in the simulated years {self.start_year}–"
+                             f"{self.end_year} (got {outside[0]}); set e.g. outcomes.report_years=[{self.end_year}]")
+        return self
+
+    @property
+    def n_steps(self) -> int:
+        return 4 * (self.end_year - self.start_year + 1)
+
+
+def block_at(path: list[str]) -> type[BaseModel] | None:
+    """The schema block at a dotted path (list items and dict values step through), or None."""
+    model: Any = SimConfig
+    for part in path:
+        field = model.model_fields.get(part) if isinstance(model, type) and issubclass(model, BaseModel) else None
+        if field is None and get_origin(model) in (list, dict):
+            model = get_args(model)[-1]
+            continue
+        if field is None:
+            return None
+        model = field.annotation
+        while get_origin(model) in (Annotated, Union, types.UnionType):
+            model = next(a for a in get_args(model) if a is not type(None))
+    return model if isinstance(model, type) and issubclass(model, BaseModel) else None
+
+
+def unknown_key_message(key: str) -> str:
+    """`a.b.typo: unknown key; allowed ...` naming the allowed keys (or the nearest ones) of `a.b`."""
+    *parent, name = key.split(".")
+    model = block_at(parent)
+    if model is None:
+        return f"{key}: unknown key (`--cfg job` shows every allowed key)"
+    fields = list(model.model_fields)
+    if len(fields) <= 12:
+        return f"{key}: unknown key; allowed are {', '.join(fields)}"
+    near = difflib.get_close_matches(name, fields, n=3)
+    hint = f"did you mean {' or '.join(near)}? " if near else ""
+    return f"{key}: unknown key; {hint}(`--cfg job` shows all {len(fields)} allowed keys)"
+
+
+def _describe(err: dict[str, Any]) -> str:
+    loc = ".".join(str(p) for p in err.get("loc", ()))
+    msg = err.get("msg", "invalid").replace("Value error, ", "")
+    if not loc:  # a whole-config check names its own field in the message
+        return msg
+    if err.get("type") == "extra_forbidden":
+        return unknown_key_message(loc)
+    named = re.match(r"^([A-Za-z_][\w.]*): ", msg)
+    if named and err.get("type") == "value_error":  # a block's own check names the field it is about
+        parent, _, last = loc.rpartition(".")
+        base = parent if named.group(1) == last else loc
+        return f"{base}.{msg}" if base else msg
+    got = repr(err.get("input"))
+    return f"{loc}: {msg} (got {got if len(got) <= 80 else got[:77] + '...'})"
+
+
+def validate(data: dict[str, Any]) -> SimConfig:
+    """Turn a plain dict (Hydra's composed config minus `hydra`) into a SimConfig or raise InputError."""
+    try:
+        return SimConfig.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        more = len(exc.errors()) - 1
+        tail = f" (and {more} more problem{'s' if more > 1 else ''})" if more else ""
+        raise InputError(f"invalid config: {_describe(first)}{tail}") from None

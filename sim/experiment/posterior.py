@@ -1,0 +1,266 @@
+"""The calibrated posterior as a file runs read: weighted particles of the fitted uncertainties.
+
+`python -m sim calibrate` writes ``configs/calibrated/<region>.yaml``; `python -m sim run` reads it
+(``calibration.use``). Replication k draws its particle with a generator seeded from a dedicated
+child key of replication k's SeedSequence, never from global state, so replication k uses the same
+parameters in every scenario of a sweep (common random numbers) and a rerun repeats exactly.
+This module stays free of pyabc so runs do not pay for importing it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import yaml
+
+from sim.core.errors import InputError
+from sim.core.paths import CALIBRATED_DIR, SIM_DIR, display, resolve_path
+from sim.core.schema import SimConfig, Uncertainties
+from sim.experiment.store import write_text
+
+# child key of a replication's SeedSequence reserved for its posterior draw; the model spawns
+# children 0..len(STREAMS) from the same sequence, so this key never collides with a model stream
+DRAW_KEY = 0xCA11B
+# the package whose change means the simulator may give different results for the same parameters
+MODEL_PACKAGE = SIM_DIR / "model"
+
+
+def default_file(region: str) -> Path:
+    return CALIBRATED_DIR / f"{region}.yaml"
+
+
+def model_source_hash() -> str:
+    """Short hash of the simulator's source (``sim/model/``), recorded with a fit so a stale
+    posterior can be noticed."""
+    h = hashlib.sha256()
+    for f in sorted(MODEL_PACKAGE.rglob("*.py")):
+        h.update(f.relative_to(SIM_DIR).as_posix().encode())
+        h.update(f.read_bytes())
+    return h.hexdigest()[:16]
+
+
+@dataclass(frozen=True)
+class Posterior:
+    """Weighted particles (natural units) of the fitted uncertainties, plus how they were obtained."""
+
+    region: str
+    names: tuple[str, ...]
+    weights: np.ndarray  # (n,), sums to 1
+    values: np.ndarray  # (n, len(names))
+    path: Path | None = None
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    def __hash__(self) -> int:  # frozen dataclass with arrays: identity is enough
+        return id(self)
+
+    @property
+    def n(self) -> int:
+        return len(self.weights)
+
+    def frame(self) -> pd.DataFrame:
+        df = pd.DataFrame(self.values, columns=list(self.names))
+        df.insert(0, "weight", self.weights)
+        return df
+
+    def quantile(self, q: float) -> dict[str, float]:
+        """Weighted marginal quantile of each parameter."""
+        out = {}
+        for j, name in enumerate(self.names):
+            order = np.argsort(self.values[:, j], kind="stable")
+            cw = np.cumsum(self.weights[order])
+            i = int(np.searchsorted(cw, q * cw[-1], side="left"))
+            out[name] = float(self.values[order[min(i, len(order) - 1)], j])
+        return out
+
+    def median(self) -> dict[str, float]:
+        return self.quantile(0.5)
+
+    def particle(self, i: int) -> dict[str, float]:
+        return {name: float(v) for name, v in zip(self.names, self.values[i])}
+
+    def draw_index(self, ss: np.random.SeedSequence) -> int:
+        """The particle replication ``ss`` uses: a weighted draw from a dedicated child of ``ss``
+        (built from its entropy and spawn key, so ``ss`` itself is not advanced)."""
+        child = np.random.SeedSequence(ss.entropy, spawn_key=(*ss.spawn_key, DRAW_KEY), pool_size=ss.pool_size)
+        return int(np.random.default_rng(child).choice(self.n, p=self.weights))
+
+
+# ------------------------------------------------------------------------------------ reading
+_CACHE: dict[tuple[str, int, int], Posterior] = {}
+
+
+def load_posterior(path: str | os.PathLike) -> Posterior:
+    """Read and check a calibrated file; InputError names the file and what is wrong."""
+    p = Path(path)
+    name = display(p)
+    try:
+        st = p.stat()
+    except OSError:
+        raise InputError(f"{name}: calibrated file not found") from None
+    key = (str(p.resolve()), st.st_mtime_ns, st.st_size)
+    if key in _CACHE:
+        return _CACHE[key]
+    try:
+        data = yaml.load(p.read_text(encoding="utf-8"), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+        raise InputError(f"{name}: not a readable calibrated file ({str(exc).splitlines()[0]})") from None
+    post = _parse(data, name, p)
+    _CACHE[key] = post
+    return post
+
+
+def _parse(data: Any, name: str, path: Path) -> Posterior:
+    if not isinstance(data, dict):
+        raise InputError(f"{name}: must be a mapping written by `python -m sim calibrate`")
+    for key in ("region", "parameters", "particles"):
+        if key not in data:
+            raise InputError(f"{name}: missing key {key!r} (write it with `python -m sim calibrate`)")
+    names = data["parameters"]
+    parts = data["particles"]
+    if not isinstance(names, list) or not names or not isinstance(parts, dict):
+        raise InputError(f"{name}: parameters must be a non-empty list and particles a mapping")
+    unknown = [n for n in names if n not in Uncertainties.model_fields]
+    if unknown:
+        raise InputError(f"{name}: parameters: {unknown[0]!r} is not an uncertainty")
+    missing = [c for c in ["weight", *names] if c not in parts]
+    if missing:
+        raise InputError(f"{name}: particles: missing column {missing[0]!r}")
+    try:
+        w = np.asarray(parts["weight"], dtype=float)
+        vals = np.column_stack([np.asarray(parts[n], dtype=float) for n in names])
+    except (TypeError, ValueError):
+        raise InputError(f"{name}: particles: every column must be a list of numbers") from None
+    if w.ndim != 1 or vals.shape[0] != len(w) or len(w) == 0:
+        raise InputError(f"{name}: particles: every column must have the same, non-zero length")
+    if not (np.all(np.isfinite(w)) and np.all(w >= 0) and w.sum() > 0 and np.all(np.isfinite(vals))):
+        raise InputError(f"{name}: particles: weights must be non-negative with a positive sum, values finite")
+    for j, n in enumerate(names):
+        for v in (vals[:, j].min(), vals[:, j].max()):
+            try:
+                Uncertainties(**{n: float(v)})
+            except Exception:
+                raise InputError(f"{name}: particles: {n} = {v:g} is outside what uncertainties.{n} allows") from None
+    meta = {k: v for k, v in data.items() if k not in ("parameters", "particles")}
+    return Posterior(str(data["region"]), tuple(names), w / w.sum(), vals, path, meta)
+
+
+def write_posterior(path: Path, post: Posterior, header: str) -> None:
+    """Write the calibrated file: metadata first, then particles column by column (compact)."""
+    doc = dict(post.meta)
+    doc["region"] = post.region
+    doc["parameters"] = list(post.names)
+    doc["median"] = {k: float(f"{v:.6g}") for k, v in post.median().items()}
+    head = yaml.safe_dump(doc, sort_keys=False, allow_unicode=True, width=110)
+    cols = {"weight": post.weights, **{n: post.values[:, j] for j, n in enumerate(post.names)}}
+    lines = ["particles:"]
+    for c, v in cols.items():
+        lines.append(f"  {c}: [" + ", ".join(f"{x:.6g}" for x in v) + "]")
+    comment = "".join(f"# {ln}\n" for ln in header.splitlines())
+    write_text(path, comment + head + "\n".join(lines) + "\n")
+
+
+# ---------------------------------------------------------------------------------- for runs
+def calibration_file(cfg: SimConfig) -> Path:
+    f = cfg.calibration.file
+    return default_file(cfg.region.name) if f is None else resolve_path(f)
+
+
+def resolve(cfg: SimConfig) -> Posterior | None:
+    """The posterior a run uses, or None when it uses the region's own values."""
+    use = cfg.calibration.use
+    if use == "none":
+        return None
+    path = calibration_file(cfg)
+    if use == "auto" and cfg.calibration.file is None and not path.exists():
+        return None
+    return load_posterior(path)
+
+
+def check_calibration(cfg: SimConfig) -> None:
+    """Before anything is written: a run that asks for a posterior must find a usable one.
+    Raises InputError naming the field."""
+    try:
+        _check_calibration(cfg)
+    except ValueError as exc:
+        raise InputError(f"invalid config: {exc}") from None
+
+
+def _check_calibration(cfg: SimConfig) -> None:
+    use = cfg.calibration.use
+    if use == "none":
+        return
+    path = calibration_file(cfg)
+    if not path.exists():
+        if use == "auto" and cfg.calibration.file is None:
+            return
+        raise ValueError(
+            f"calibration.{'file' if cfg.calibration.file else 'use'}: {use} needs a calibrated file but "
+            f"{display(path)} does not exist; run `python -m sim calibrate region={cfg.region.name}` "
+            "or set calibration.use=none"
+        )
+    try:
+        post = load_posterior(path)
+    except InputError as exc:
+        raise ValueError(f"calibration.file: {exc}") from None
+    if post.region != cfg.region.name:
+        raise ValueError(
+            f"calibration.file: {display(path)} was fitted for region {post.region!r}, not "
+            f"{cfg.region.name!r}; pass the file of this region or calibration.use=none"
+        )
+
+
+def staleness(cfg: SimConfig, post: Posterior) -> list[str]:
+    """Why a posterior may no longer fit this run: the simulator's code or the fixed uncertainties
+    changed since it was fitted. Runs warn about it; they still use the posterior."""
+    why = []
+    src = post.meta.get("model_source")
+    if src and src != model_source_hash():
+        why.append("the simulator's source changed since the fit")
+    fixed = post.meta.get("fixed_uncertainties") or {}
+    now = cfg.uncertainties.model_dump()
+    changed = [k for k, v in fixed.items() if k in now and k not in post.names and not np.isclose(now[k], v)]
+    if changed:
+        why.append("uncertainties the fit held fixed differ from its values (set by hand, or the region "
+                   "file changed since): " + ", ".join(changed[:5]))
+    behaviour = post.meta.get("behaviour")
+    if behaviour is not None and behaviour != cfg.behaviour.model_dump(mode="json"):
+        why.append("the behaviour settings differ from those of the fit (configs/behaviour/)")
+    return why
+
+
+def set_by_hand(cfg: SimConfig, post: Posterior) -> list[str]:
+    """Fitted parameters this run sets to something other than the region file's value at the fit
+    (e.g. ``uncertainties.failure_rate=0.1`` on the command line): those keep the run's value."""
+    fitted_at = post.meta.get("region_values") or {}
+    now = cfg.uncertainties.model_dump()
+    return [n for n in post.names if n in fitted_at and not np.isclose(now[n], fitted_at[n])]
+
+
+def replication_parameters(cfg: SimConfig, seeds: list[np.random.SeedSequence]) -> tuple[list[SimConfig], pd.DataFrame]:
+    """Per replication: the config it runs (uncertainties from its posterior draw) and a table of
+    the parameters each replication used (source, particle index, values)."""
+    post = resolve(cfg)
+    if post is None:
+        table = pd.DataFrame({"replication": range(len(seeds)), "source": "region values", "particle": -1})
+        return [cfg] * len(seeds), table
+    rows, cfgs = [], []
+    median = post.median() if cfg.calibration.use == "median" else None
+    base = cfg.uncertainties.model_dump()
+    by_hand = set_by_hand(cfg, post)
+    for k, ss in enumerate(seeds):
+        if median is not None:
+            i, params, source = -1, dict(median), "posterior median"
+        else:
+            i = post.draw_index(ss)
+            params, source = post.particle(i), "posterior draw"
+        params.update({n: base[n] for n in by_hand})
+        unc = type(cfg.uncertainties).model_validate({**base, **params})
+        cfgs.append(cfg.model_copy(update={"uncertainties": unc}))
+        rows.append({"replication": k, "source": source, "particle": i, **params})
+    return cfgs, pd.DataFrame(rows)

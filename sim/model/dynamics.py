@@ -1,0 +1,187 @@
+"""What firms do in a quarter on their own: R&D, capability and IP, growth, cash; then exit and entry.
+
+The per-firm rules are compiled loops over the alive firms (``numba``): each firm reads its own
+columns and its own draws (``sim.model.draws``, keyed by mechanism, quarter and firm) and writes its
+own state, so a firm's luck does not depend on who else is alive and the loop order changes nothing.
+Stages that settle claims for everyone at once (the R&D subsidy under a budget) split the loop.
+Every number a rule uses is a named parameter (``p``, ``sim.model.params``).
+"""
+
+from __future__ import annotations
+
+from collections import namedtuple
+
+import numba
+import numpy as np
+
+from sim.model.draws import normal, normal_pair, uniform
+from sim.model.firms import EXIT_CAUSES, FAILED, LISTED, OUTGREW
+from sim.model.policies import chain_leaders, subsidies
+from sim.model.rules import N_TIERS
+from sim.model.units import QUARTER, QUARTERS_PER_YEAR, SQRT_QUARTER
+from sim.model.world import World
+
+# this quarter's keys of the growth stage's draws, and what the firms received before they grow
+GrowthKeys = namedtuple("GrowthKeys", ["ip", "institution", "high_tech", "shocks"])
+Received = namedtuple("Received", ["rd_subsidy", "voucher", "data", "orders"])
+ExitKeys = namedtuple("ExitKeys", ["failure", "listing"])
+
+
+def grow(model: World) -> None:
+    """R&D, capability, IP, high-tech titles, revenue and cash of every alive firm.
+
+    R&D is chosen by every firm first: the R&D subsidy is paid on the whole quarter's claims (a
+    budget pro-rates them); vouchers likewise. Then each firm grows on what it received."""
+    f, unc, live = model.firms, model.unc, model.live
+    terms = subsidies.rd_subsidy_terms(model)
+    claims = _choose_rd(live, model.qkey("rd"), terms, f.cols, model.params)
+    paid_rd = model.government.pay("rd_subsidy", claims)
+    voucher = subsidies.pay_digital_vouchers(model)
+    data = unc.spillover_capability * chain_leaders.open_flags(model, "open_data")
+    orders = unc.order_growth_effect * chain_leaders.open_flags(model, "open_orders")
+    keys = GrowthKeys(model.qkey("ip"), model.qkey("institution"), model.qkey("high_tech"), model.qkey("shocks"))
+    _grow(live, model.quarter, keys, Received(paid_rd, voucher, data, orders), f.cols, model.params)
+
+
+@numba.njit(cache=True)
+def _choose_rd(live, qk_rd, terms, c, p):
+    """R&D: the firm moves towards its own propensity, raised by the subsidy it expects if covered;
+    returns each firm's claim on the R&D subsidy (a share of this quarter's R&D spend)."""
+    claims = np.zeros(live.size)
+    for j in range(live.size):
+        i = live[j]
+        target = c.rd_propensity[i] * np.exp(p.rd_target_noise_sd * normal(qk_rd, i))
+        covered = terms.rate > 0.0 and c.tier[i] >= terms.min_tier
+        if covered:
+            target *= terms.boost
+        adj = p.rd_adjustment
+        rd = min(max((1.0 - adj) * c.rd_intensity[i] + adj * target, 0.0), p.rd_max_intensity)
+        c.rd_intensity[i] = rd
+        if covered:
+            claims[j] = terms.rate * rd * c.revenue[i] * QUARTER
+    return claims
+
+
+@numba.njit(cache=True)
+def _leader_value(table, leader):
+    return table[leader] if leader >= 0 else 0.0
+
+
+@numba.njit(cache=True)
+def _grow(live, q, keys, got, c, p):
+    """Per firm: capability, at most one class-I IP, R&D institution, high-tech title, revenue, cash.
+    ``got.data`` and ``got.orders`` give, per chain leader, the capability and growth its open
+    channel adds. The firm's revenue and cash shocks this quarter are the two normals of one draw."""
+    for j in range(live.size):
+        i = live[j]
+        rd, rev = c.rd_intensity[i], c.revenue[i]
+        rd_spend_q = rd * rev * QUARTER
+        cap = _capability_and_ip(i, j, rd, rd_spend_q, keys, got, c, p)
+        # revenue: own trend, capability, chain-leader orders, credit
+        g = (c.growth_own[i] + p.capability_growth_effect * (min(cap, p.capability_growth_cap) - 1.0)
+             + _leader_value(got.orders, c.leader[i]))
+        if c.boost_until[i] >= q:
+            g += p.loan_growth_effect
+        if c.distressed[i]:
+            g -= p.denied_growth_penalty
+        z_growth, z_cash = normal_pair(keys.shocks, i)
+        new_rev = rev * np.exp(QUARTER * g + SQRT_QUARTER * p.growth_noise_sd * z_growth)
+        c.revenue[i] = new_rev
+        # cash: what it received, operating margin net of R&D, shocks; a buffer above the cap is paid out
+        flow = (c.margin[i] - rd + p.cash_shock_sd * z_cash) * rev * QUARTER
+        c.cash[i] = min(c.cash[i] + got.rd_subsidy[j] + got.voucher[j] + flow, p.cash_cap_share * new_rev)
+
+
+@numba.njit(cache=True)
+def _capability_and_ip(i, j, rd, rd_spend_q, keys, got, c, p):
+    """Capability (lapsing, rebuilt by R&D, vouchers and a leader's open data), a class-I IP at a
+    rate rising with capability, an R&D institution, the high-tech title; returns the capability."""
+    decay = p.capability_decay
+    cap = (c.capability[i] * (1.0 - decay) + rd * (decay / p.capability_typical_rd)
+           + p.voucher_capability * got.voucher[j])
+    cap += _leader_value(got.data, c.leader[i])
+    lam = p.ip_per_rd_million * rd_spend_q * (p.capability_ip_base + p.capability_ip_slope * min(cap, p.capability_ip_cap))
+    if uniform(keys.ip, i) < -np.expm1(-lam):
+        c.ip[i] += 1
+    if rd_spend_q >= p.capability_institution_min_rd and uniform(keys.institution, i) < p.rd_institution_rate:
+        c.rd_institution[i] = True
+    c.high_tech[i] = rd >= p.capability_high_tech_min_rd and (
+        c.high_tech[i] or (c.ip[i] >= 1 and uniform(keys.high_tech, i) < p.high_tech_rate))
+    c.capability[i] = cap
+    return cap
+
+
+def exits(model: World) -> None:
+    """Failure (higher when distressed or young), outgrowing SME size, listing (SRDI firms only)."""
+    f, p, q = model.firms, model.params, model.quarter
+    base = 1.0 - (1.0 - p.failure_rate) ** QUARTER
+    mult, young = p.distress_failure_multiplier, p.exits_young_multiplier
+    # hazard by [young, distressed]: base x young-firm multiplier x distress multiplier
+    hazards = np.array([[base * 1.0 * 1.0, base * mult * 1.0], [base * 1.0 * young, base * mult * young]])
+    keys = ExitKeys(model.qkey("failure"), model.qkey("listing"))
+    n_stay, gone, cause = _exit(model.live, q, keys, hazards, f.cols, p)
+    model.keep_live(n_stay)
+    for code, name in EXIT_CAUSES.items():
+        idx = gone[cause == code]
+        tiers = np.bincount(f.tier[idx], minlength=N_TIERS)
+        for t in range(N_TIERS):
+            model.counters[f"{name}_T{t}"] += int(tiers[t])
+        model.counters[name] += len(idx)
+        f.remove(idx, q, code)
+
+
+@numba.njit(cache=True)
+def _exit(live, q, keys, hazards, c, p):
+    """Each alive firm fails, else outgrows SME size, else lists, else stays. Survivors are moved to
+    the front of ``live`` in order; returns their number and the leavers' slots and causes."""
+    gone = np.empty(live.size, dtype=live.dtype)
+    cause = np.empty(live.size, dtype=np.int8)
+    n_stay = n_gone = 0
+    young_quarters = QUARTERS_PER_YEAR * p.exits_young_years
+    p_list = p.listing_rate / QUARTERS_PER_YEAR
+    for j in range(live.size):
+        i = live[j]
+        young = c.born_step[i] > q - young_quarters  # younger than exits_young_years
+        k = 0
+        if uniform(keys.failure, i) < hazards[int(young), int(c.distressed[i])]:
+            k = FAILED
+        elif c.revenue[i] >= p.sme_revenue_cap:
+            k = OUTGREW
+        elif (c.tier[i] >= p.exits_listing_min_tier and c.revenue[i] >= p.exits_listing_min_revenue
+              and uniform(keys.listing, i) < p_list):
+            k = LISTED
+        if k == 0:
+            live[n_stay] = i
+            n_stay += 1
+        else:
+            gone[n_gone], cause[n_gone] = i, k
+            n_gone += 1
+    return n_stay, gone[:n_gone], cause[:n_gone]
+
+
+def entries_this_year(model: World, year: int) -> float:
+    """New firms per year, linear between the region's listed years, flat outside them."""
+    pts = sorted(model.region.entries_per_year.items())
+    years, values = zip(*pts)
+    return float(np.interp(year, years, values))
+
+
+def entry(model: World) -> None:
+    rng = model.streams["entry"]
+    year, _ = model.calendar.year_quarter(model.quarter)
+    k = int(rng.poisson(entries_this_year(model, year) / QUARTERS_PER_YEAR))
+    s = model.firms.add(k, model.quarter + 1, model.keys["entrants"], rng)
+    model.append_live(s.start, s.stop)
+    model.counters["entered"] += k
+
+
+def close_year(model: World) -> None:
+    """At the end of Q4 the year's revenue and R&D intensity become 'last year' for the criteria."""
+    _close_year(model.live, model.firms.cols)
+
+
+@numba.njit(cache=True)
+def _close_year(live, c):
+    for i in live:
+        c.rev_y3[i], c.rev_y2[i], c.rev_y1[i] = c.rev_y2[i], c.rev_y1[i], c.revenue[i]
+        c.rd_int_y2[i], c.rd_int_y1[i] = c.rd_int_y1[i], c.rd_intensity[i]

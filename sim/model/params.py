@@ -1,0 +1,32 @@
+"""The numbers the compiled per-firm rules read, as one named tuple built from the configuration.
+
+A rule reads ``p.capability_decay`` or ``p.failure_rate``, never a positional float, so two numbers
+cannot be swapped by the order of arguments. Fields are every uncertainty (by its own name), the
+region's revenue distribution, and every behaviour setting as ``<group>_<name>``
+(``configs/behaviour/default.yaml``). Built once per model (a replication's posterior draw changes
+the uncertainties)."""
+
+from __future__ import annotations
+
+from collections import namedtuple
+
+from sim.core.schema import Behaviour, SimConfig, Uncertainties
+
+BEHAVIOUR_GROUPS = ("rd", "capability", "cash", "credit", "exits", "entrants", "balance")
+REGION_FIELDS = ("revenue_median", "revenue_sigma", "sme_revenue_cap")
+
+
+def _behaviour_fields() -> list[str]:
+    return [f"{g}_{name}" for g in BEHAVIOUR_GROUPS
+            for name in Behaviour.model_fields[g].annotation.model_fields]
+
+
+RuleParams = namedtuple("RuleParams", [*Uncertainties.model_fields, *REGION_FIELDS, *_behaviour_fields()])
+
+
+def rule_params(cfg: SimConfig) -> RuleParams:
+    values = cfg.uncertainties.model_dump()
+    values.update({k: getattr(cfg.region, k) for k in REGION_FIELDS})
+    for g in BEHAVIOUR_GROUPS:
+        values.update({f"{g}_{k}": v for k, v in getattr(cfg.behaviour, g).model_dump().items()})
+    return RuleParams(**values)

@@ -1,0 +1,126 @@
+"""Loans: who asks for credit, how lenders decide on financial and non-financial signals, and what
+policy adds — IP-pledge loans, supply-chain finance on chain-leader receivables, interest subsidy
+(贴息), and the overall credit supply. The lender's scorecard is ``behaviour.credit``."""
+
+from __future__ import annotations
+
+from collections import namedtuple
+
+import numba
+import numpy as np
+
+from sim.model.draws import uniform
+from sim.model.firms import debt_ratio
+from sim.model.policies.chain_leaders import open_flags
+from sim.model.units import QUARTERS_PER_YEAR
+from sim.model.world import World
+
+# the loan lever as the compiled application rule reads it, with this quarter's open receivables
+CreditTerms = namedtuple("CreditTerms", ["demand_rate", "subsidy_min_tier", "receivables_open",
+                                         "nonfinancial_weight", "ip_pledge_coverage", "scf_logit"])
+
+
+def credit_round(model: World) -> None:
+    """Firms short of cash, and healthy firms that want to invest, apply; the lender decides on all
+    applications at once (it rations by score); then every indebted firm services its debt."""
+    f, unc, lev, p = model.firms, model.unc, model.policy.loans, model.params
+    # a lower effective rate draws out more growth borrowing (behaviour.credit.interest_subsidy_demand)
+    demand_rate = np.array([unc.investment_demand_rate * (1.0 + p.credit_interest_subsidy_demand * lev.interest_subsidy * e)
+                            for e in (0.0, 1.0)])
+    terms = CreditTerms(demand_rate, lev.interest_subsidy_min_tier, open_flags(model, "open_receivables"),
+                        lev.nonfinancial_weight, lev.ip_pledge_coverage,
+                        unc.scf_approval_logit if lev.supply_chain_finance else 0.0)
+    idx, short, amount, logit, pledged, on_scf = _applications(model.live, model.qkey("credit_demand"), terms,
+                                                               f.cols, p)
+    if len(idx):
+        capacity = lev.credit_supply * unc.lending_capacity * model.n_alive_start
+        ok = model.lender.approve(logit, amount, model.uniform("credit_approve", idx), capacity)
+        got = idx[ok]
+        f.debt[got] += amount[ok]
+        f.cash[got] += amount[ok]
+        f.boost_until[idx[ok & ~short]] = model.quarter + p.credit_boost_quarters
+        c = model.counters
+        c["loan_applications"] += len(idx)
+        c["loans_approved"] += int(ok.sum())
+        c["loan_amount"] += float(amount[ok].sum())
+        c["loans_ip_pledge"] += int((ok & pledged).sum())
+        c["loans_supply_chain"] += int((ok & on_scf).sum())
+    _service_debt(model)
+
+
+@numba.njit(cache=True)
+def _applications(live, qk_demand, terms, c, p):
+    """This quarter's credit applications: (slots, short of cash, amount, the lender's logit, IP
+    pledged, backed by open chain-leader receivables). A firm short of cash applies for its gap plus
+    a buffer; a share of healthy firms (higher where the interest subsidy covers them) applies for a
+    growth loan. The lender scores financial signals and, with the lever's weight, non-financial ones."""
+    n_max = live.size
+    idx = np.empty(n_max, dtype=live.dtype)
+    short = np.empty(n_max, dtype=np.bool_)
+    amount, logit = np.empty(n_max), np.empty(n_max)
+    pledged, on_scf = np.empty(n_max, dtype=np.bool_), np.empty(n_max, dtype=np.bool_)
+    n = 0
+    for i in live:
+        is_short = c.cash[i] < 0.0
+        if not is_short and uniform(qk_demand, i) >= terms.demand_rate[int(c.tier[i] >= terms.subsidy_min_tier)]:
+            continue
+        rev = c.revenue[i]
+        pledge = terms.ip_pledge_coverage * p.credit_pledge_weight if c.ip[i] >= 1 else 0.0
+        scf = terms.scf_logit if c.leader[i] >= 0 and terms.receivables_open[c.leader[i]] > 0.0 else 0.0
+        idx[n], short[n] = i, is_short
+        amount[n] = -c.cash[i] + p.credit_gap_buffer * rev if is_short else p.credit_investment_share * rev
+        logit[n] = (p.credit_intercept + _financial_score(i, c, p)
+                    + terms.nonfinancial_weight * _nonfinancial_score(i, c, p) + pledge + scf)
+        pledged[n], on_scf[n] = pledge > 0.0, scf > 0.0
+        n += 1
+    return idx[:n], short[:n], amount[:n], logit[:n], pledged[:n], on_scf[:n]
+
+
+@numba.njit(cache=True)
+def _financial_score(i, c, p):
+    """Debt ratio below the pivot, operating margin, size (log revenue over the pivot)."""
+    rev = c.revenue[i]
+    dr = debt_ratio(c.debt[i], rev, c.cash[i], p.balance_assets_per_revenue)
+    return (p.credit_debt_weight * (p.credit_debt_pivot - dr) + p.credit_margin_weight * c.margin[i]
+            + p.credit_size_weight * np.log(max(rev, p.credit_size_floor) / p.credit_size_pivot))
+
+
+@numba.njit(cache=True)
+def _nonfinancial_score(i, c, p):
+    """Class-I IP (capped), titles held, a high-tech title, supplying a chain leader (seed 001)."""
+    return (p.credit_ip_weight * min(c.ip[i], p.credit_ip_cap) + p.credit_tier_weight * c.tier[i]
+            + p.credit_high_tech_weight * c.high_tech[i] + p.credit_link_weight * (c.leader[i] >= 0))
+
+
+def _service_debt(model: World) -> None:
+    """Firms still short of cash after credit are distressed; every indebted firm pays a quarter's
+    interest (part paid by the government's interest subsidy, all claims at once so a budget can
+    pro-rate them) and then amortises part of its debt, as far as cash allows."""
+    f, lev, live = model.firms, model.policy.loans, model.live
+    claims = _pay_interest(live, model.unc.loan_rate, lev.interest_subsidy, lev.interest_subsidy_min_tier, f.cols)
+    _amortise(live, model.government.pay("interest_subsidy", claims), f.cols, model.params)
+
+
+@numba.njit(cache=True)
+def _pay_interest(live, rate, subsidy, subsidy_min_tier, c):
+    """Marks distress and pays a quarter's interest; returns each firm's interest-subsidy claim."""
+    claims = np.zeros(live.size)
+    for j in range(live.size):
+        i = live[j]
+        c.distressed[i] = c.cash[i] < 0.0
+        if c.debt[i] > 0.0:
+            c.cash[i] -= rate * c.debt[i] / QUARTERS_PER_YEAR
+            if subsidy > 0.0 and c.tier[i] >= subsidy_min_tier:
+                claims[j] = subsidy * c.debt[i] / QUARTERS_PER_YEAR
+    return claims
+
+
+@numba.njit(cache=True)
+def _amortise(live, paid, c, p):
+    for j in range(live.size):
+        i = live[j]
+        if c.debt[i] > 0.0:
+            c.cash[i] += paid[j]
+            repay = min(p.credit_amortisation * c.debt[i], max(c.cash[i], 0.0))
+            c.debt[i] -= repay
+            c.cash[i] -= repay

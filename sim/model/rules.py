@@ -1,0 +1,192 @@
+"""Tier criteria and scoring, after MIIT's 2022 interim measures (《优质中小企业梯度培育管理暂行办法》).
+
+A documented, tractable subset. Every function takes firm slots ``idx`` and returns one value per
+firm, so the same code scores one hand-worked firm in a test and a million firms in a run.
+
+Simplifications (named here so a reader can weigh them):
+* T1 innovation: only class-I IP is tracked; >= 1 class-I IP scores the full 20 points, none scores 0
+  (class-II IP, worth up to 10 in the MIIT table, is not modelled).
+* T1 direct pass: a valid high-tech-enterprise title or an R&D institution. S&T awards and equity
+  raised are not modelled (the model has no equity financing).
+* T2 score: the MIIT table's items are approximated by the model's state (``behaviour.t2_score``,
+  configs/behaviour/default.yaml, read by ``Criteria``): specialisation from
+  main-business share and years in the niche; refinement from net margin, debt ratio and digital use;
+  distinctiveness (set by provinces) from supplying a chain leader and niche share; innovation from
+  R&D intensity, class-I IP and an R&D institution. T2 direct-pass routes are not modelled.
+* T3: all hard criteria except the small-firm route (revenue < 50M yuan with large equity raised and
+  R&D staff), which the model does not allow; the MIIT expert stage is a pass probability.
+  T3 has no score: review strictness and expert noise, in points, move its thresholds by the
+  model's slopes (``behaviour.t3_shift``).
+* SME size: only the revenue ceiling (industrial SME below about 400M yuan) is checked.
+* A firm holds one title, its highest; losing it at review drops it to the highest lower tier whose
+  criteria it still meets (with a fresh validity), else to T0.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from sim.core.schema import SimConfig, Steps
+from sim.model.firms import FirmPopulation
+
+T0, T1, T2, T3 = 0, 1, 2, 3
+N_TIERS = 4
+TIER_NAMES = {T0: "ordinary SME", T1: "innovative SME", T2: "SRDI SME", T3: "little giant"}
+PASS_SCORE = 60.0
+
+
+def _steps(x: np.ndarray, edges: list[float], points: list[float]) -> np.ndarray:
+    """Points for the band x falls in: edges ascending, points[i] for x >= edges[i] (0 below all)."""
+    out = np.zeros(np.shape(x))
+    for edge, pts in zip(edges, points):
+        out = np.where(x >= edge, pts, out)
+    return out
+
+
+# ------------------------------------------------------------------------------------------- T1
+def t1_subscores(f: FirmPopulation, idx: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(innovation /40, growth /30, specialisation /30) of the innovative-SME self-assessment."""
+    innovation = np.where(f.ip[idx] >= 1, 20.0, 0.0) + _steps(
+        f.rd_int_y1[idx], [0.01, 0.02, 0.03, 0.05], [5, 10, 15, 20]
+    )
+    growth = _steps(f.growth_last_year(idx), [0.0, 0.05, 0.10, 0.15], [5, 10, 15, 20])
+    dr = f.debt_ratio(idx)
+    growth = growth + np.where(dr < 0.55, 10.0, np.where(dr <= 0.75, 5.0, 0.0))
+    special = np.where(f.strategic[idx], 10.0, 5.0) + _steps(
+        f.main_share[idx], [0.50, 0.55, 0.60, 0.70], [5, 10, 15, 20]
+    )
+    return innovation, growth, special
+
+
+def t1_score(f: FirmPopulation, idx: np.ndarray) -> np.ndarray:
+    return sum(t1_subscores(f, idx))
+
+
+def t1_eligible(f: FirmPopulation, idx: np.ndarray, shift: float | np.ndarray = 0.0) -> np.ndarray:
+    """Score >= 60 (+shift) with innovation >= 20, growth >= 15, specialisation >= 15, or direct pass.
+
+    Innovation reaches 20 only with a class-I IP or R&D of at least 5% of revenue, so only those
+    firms are scored (most of a large pool has neither; the result is the same)."""
+    out = f.high_tech[idx] | f.rd_institution[idx]
+    scored = ~out & ((f.ip[idx] >= 1) | (f.rd_int_y1[idx] >= 0.05))
+    if scored.any():
+        inn, gro, spe = t1_subscores(f, idx[scored])
+        line = PASS_SCORE + (shift[scored] if np.ndim(shift) else shift)
+        out[scored] = (inn + gro + spe >= line) & (inn >= 20) & (gro >= 15) & (spe >= 15)
+    return out
+
+
+# ------------------------------------------------------------------------------------- T2, T3
+class Criteria:
+    """The SRDI (T2) and little-giant (T3) criteria: MIIT's published thresholds, written here, with
+    the model's readings of what MIIT leaves to experts (the T2 score table, how points move the T3
+    thresholds) from ``behaviour`` and the region's SME size ceiling."""
+
+    def __init__(self, cfg: SimConfig) -> None:
+        self.score = cfg.behaviour.t2_score
+        self.shift = cfg.behaviour.t3_shift
+        self.sme_cap = cfg.region.sme_revenue_cap
+
+    def t2_score(self, f: FirmPopulation, idx: np.ndarray, step: int) -> np.ndarray:
+        """Specialisation /25 + refinement /25 + distinctiveness /15 + innovation /35."""
+        t = self.score
+        years = f.age_years(idx, step)
+        special = _table(f.main_share[idx], t.main_share) + _table(years, t.years_in_niche)
+        dr = f.debt_ratio(idx)
+        refine = (
+            _table(f.margin[idx], t.margin)
+            + np.where(dr < t.debt_good_below, t.debt_good_points, np.where(dr <= t.debt_fair_up_to, t.debt_fair_points, 0.0))
+            + np.where(f.digital[idx] | (f.capability[idx] >= t.digital_capability), t.digital_points, 0.0)
+        )
+        distinct = (np.where(f.leader[idx] >= 0, t.leader_link_points, 0.0)
+                    + np.where(f.niche_share(idx) >= t.niche_share_line, t.niche_share_points, 0.0))
+        innov = (
+            _table(f.rd_int_y1[idx], t.rd_intensity)
+            + _table(f.ip[idx], t.class_one_ip)
+            + np.where(f.rd_institution[idx], t.rd_institution_points, 0.0)
+        )
+        return special + refine + distinct + innov
+
+    @staticmethod
+    def t2_hard(f: FirmPopulation, idx: np.ndarray, step: int) -> np.ndarray:
+        """>= 2 years in its niche; last-year R&D >= 1M yuan and >= 3% of revenue; revenue >= 10M yuan."""
+        rd_spend = f.rd_int_y1[idx] * f.rev_y1[idx]
+        return (
+            (f.age_years(idx, step) >= 2.0)
+            & (rd_spend >= 1.0)
+            & (f.rd_int_y1[idx] >= 0.03)
+            & (f.rev_y1[idx] >= 10.0)
+        )
+
+    def t2_eligible(self, f: FirmPopulation, idx: np.ndarray, step: int, shift: float | np.ndarray = 0.0) -> np.ndarray:
+        """Hard criteria and score >= 60 (+shift); only firms meeting the hard criteria are scored."""
+        out = self.t2_hard(f, idx, step)
+        if out.any():
+            line = PASS_SCORE + (shift[out] if np.ndim(shift) else shift)
+            out[out] = self.t2_score(f, idx[out], step) >= line
+        return out
+
+    def t3_eligible(self, f: FirmPopulation, idx: np.ndarray, step: int, shift: float | np.ndarray = 0.0) -> np.ndarray:
+        """All little-giant hard criteria; ``shift`` (strictness or noise, in points) tightens them."""
+        rev = f.rev_y1[idx]
+        rd_need = np.where(rev >= 100.0, 0.03, np.where(rev >= 50.0, 0.06, np.inf)) + self.shift.rd * shift
+        return (
+            (f.age_years(idx, step) >= 3.0)
+            & (f.main_share[idx] >= 0.70)
+            & (f.growth_two_year_avg(idx) >= 0.05 + self.shift.growth * shift)
+            & (f.debt_ratio(idx) <= 0.70)
+            & (f.niche_share(idx) >= 0.10 + self.shift.niche * shift)
+            & (f.rd_int_y1[idx] >= rd_need)
+            & (f.rd_int_y2[idx] >= rd_need)
+            & f.rd_institution[idx]
+            & (f.ip[idx] >= 2)
+            & (f.revenue[idx] < self.sme_cap)
+        )
+
+    def eligible_for(self, tier: int, f: FirmPopulation, idx: np.ndarray, step: int, shift: float) -> np.ndarray:
+        """Whether each firm meets the criteria of ``tier`` (T0 always holds)."""
+        if tier == T1:
+            return t1_eligible(f, idx, shift)
+        if tier == T2:
+            return self.t2_eligible(f, idx, step, shift)
+        if tier == T3:
+            return self.t3_eligible(f, idx, step, shift)
+        return np.ones(len(idx), dtype=bool)
+
+    def review_score_margin(self, tier: int, f: FirmPopulation, idx: np.ndarray, step: int) -> np.ndarray:
+        """Points above the pass line at the firm's tier; used by dynamic exit (有进有出) spot checks.
+        T3 has no score, so it is read through the T2 score (a little giant is also an SRDI SME)."""
+        if tier == T1:
+            return t1_score(f, idx) - PASS_SCORE
+        return self.t2_score(f, idx, step) - PASS_SCORE
+
+
+def _table(x: np.ndarray, steps: Steps) -> np.ndarray:
+    return _steps(x, steps.edges, steps.points)
+
+
+# ------------------------------------------------------------------------------------ calendar
+class RecognitionCalendar:
+    """Which recognitions fire in a quarter: T1 continuous from its start, T2 and T3 yearly batches."""
+
+    def __init__(self, start_year: int, cal) -> None:
+        self.start_year = start_year
+        self.cal = cal
+
+    def year_quarter(self, step: int) -> tuple[int, int]:
+        return self.start_year + step // 4, step % 4 + 1
+
+    def t1_open(self, step: int) -> bool:
+        y, q = self.year_quarter(step)
+        return (y, q) >= (self.cal.t1_start_year, self.cal.t1_start_quarter)
+
+    def t1_required_for_t2(self, step: int) -> bool:
+        """From the year after the T1 tier starts, SRDI applicants must hold the T1 title."""
+        return self.year_quarter(step)[0] > self.cal.t1_start_year
+
+    def t2_batch(self, step: int) -> bool:
+        return self.year_quarter(step)[1] == self.cal.t2_batch_quarter
+
+    def t3_batch(self, step: int) -> bool:
+        y, q = self.year_quarter(step)
+        return y >= self.cal.t3_first_year and q == self.cal.t3_batch_quarter

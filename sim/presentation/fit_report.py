@@ -1,0 +1,241 @@
+"""The fit report of a calibration: every reported figure against the calibrated model, every
+fitted parameter against its prior, as report.md with three charts."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib.pyplot as plt
+import matplotlib.ticker as mticker
+import numpy as np
+import pandas as pd
+
+from sim.calibration.backtest import score
+from sim.calibration.priors import bounds, sampling_space
+from sim.core.outcomes import TIER_COLUMN, fmt, percent
+from sim.core.schema import SimConfig
+from sim.experiment import posterior as post_mod
+from sim.experiment.store import write_text
+from sim.presentation.run_charts import PANELS, tier_counts_chart
+from sim.presentation.style import figure_legend, save
+
+ROLE_STYLE = {"fitted": ("tab:blue", "fitted"), "held out": ("tab:orange", "held out (after the cut-off)"),
+              "validate": ("tab:grey", "compared, not fitted"), "dropped": ("tab:grey", "dropped (weight 0)")}
+
+
+def write_fit_report(out: Path, cfg: SimConfig, fit, command: str, table: pd.DataFrame, ptable: pd.DataFrame,
+                     quarterly: pd.DataFrame, check_s: float) -> list[str]:
+    """report.md and its charts in ``out``; returns the files written."""
+    n = cfg.calibration.check_replications
+    charts = [
+        save(out, "fit_tiers.png", tiers_chart(cfg, quarterly, fit.targets, n)),
+        save(out, "fit_targets.png", targets_chart(table, cfg.region.label, cfg.outcomes.interval)),
+        save(out, "parameters.png", parameters_chart(cfg, fit.posterior, ptable)),
+    ]
+    write_text(out / "report.md", _markdown(cfg, fit, command, table, ptable, check_s))
+    return ["report.md", *charts]
+
+
+# ------------------------------------------------------------------------------------- charts
+def targets_chart(table: pd.DataFrame, region_label: str, interval: float) -> plt.Figure:
+    """Each figure: simulated / reported, median and interval, over the figure's tolerance band."""
+    t = table.iloc[::-1].reset_index(drop=True)
+    fig, ax = plt.subplots(figsize=(9, 0.42 * len(t) + 1.8))
+    used = set()
+    for y, r in t.iterrows():
+        color, label = ROLE_STYLE[r["role"]]
+        if not np.isfinite(r["sim_median"]):
+            ax.text(1.0, y, "no model reading", va="center", ha="center", fontsize=7, color="grey")
+            continue
+        ax.add_patch(plt.Rectangle((1 - r["tolerance"], y - 0.3), 2 * r["tolerance"], 0.6, color="tab:green",
+                                   alpha=0.18, lw=0, label=None if "tol" in used else "tolerance of the figure"))
+        used.add("tol")
+        lo, hi = r["sim_low"] / r["reported"], r["sim_high"] / r["reported"]
+        ax.plot([lo, hi], [y, y], color=color, lw=2, solid_capstyle="butt")
+        ax.plot(r["sim_median"] / r["reported"], y, "o", color=color, ms=6,
+                label=None if label in used else label)
+        used.add(label)
+    ax.axvline(1.0, color="black", lw=0.8)
+    ax.set_yticks(range(len(t)))
+    ax.set_yticklabels([f"{r['tier']} {r['kind']} {r['date'][:7]}: {r['reported']:,.0f}" for _, r in t.iterrows()],
+                       fontsize=8)
+    ax.set_xscale("log")
+    lo = min(0.5, np.nanmin(t["sim_low"] / t["reported"]) * 0.9, np.nanmin(1 - t["tolerance"]) * 0.9)
+    hi = max(2.0, np.nanmax(t["sim_high"] / t["reported"]) * 1.1, np.nanmax(1 + t["tolerance"]) * 1.1)
+    ax.set_xlim(lo, hi)
+    ticks = [v for v in (0.1, 0.2, 0.3, 0.5, 0.67, 0.8, 1, 1.25, 1.5, 2, 3, 5, 10) if lo <= v <= hi]
+    ax.xaxis.set_major_locator(mticker.FixedLocator(ticks))
+    ax.xaxis.set_minor_locator(mticker.NullLocator())
+    ax.xaxis.set_major_formatter(mticker.FuncFormatter(lambda v, _: f"{v:g}"))
+    ax.set_xlabel(f"simulated / reported (dot: median, line: {percent(interval)}% interval)")
+    ax.set_title(f"{region_label}: calibrated model against each reported figure", fontsize=10)
+    ax.grid(axis="x", alpha=0.3, which="both")
+    fig.legend(*ax.get_legend_handles_labels(), fontsize=8, frameon=False, loc="lower center", ncol=4)
+    fig.tight_layout(rect=(0, 0.35 / fig.get_figheight(), 1, 1))
+    return fig
+
+
+def parameters_chart(cfg: SimConfig, post: post_mod.Posterior, table: pd.DataFrame) -> plt.Figure:
+    """Posterior histogram of each fitted parameter over its whole prior range (flat = prior)."""
+    k = len(post.names)
+    ncol = min(4, k)
+    nrow = int(np.ceil(k / ncol))
+    fig, axes = plt.subplots(nrow, ncol, figsize=(3.1 * ncol, 2.3 * nrow), squeeze=False)
+    for ax in axes.flat[k:]:
+        ax.axis("off")
+    for j, (ax, name) in enumerate(zip(axes.flat, post.names)):
+        p = cfg.calibration.priors[name]
+        a, b = bounds(p)
+        x = sampling_space(p, post.values[:, j])
+        ax.hist(x, bins=np.linspace(a, b, 21), weights=post.weights, density=True, color="tab:blue", alpha=0.7,
+                label="posterior")
+        ax.axhline(1.0 / (b - a), color="tab:red", lw=1, ls="--", label="prior (uniform)")
+        rv = getattr(cfg.uncertainties, name)
+        if rv > 0 or p.scale == "linear":
+            ax.axvline(sampling_space(p, np.array([rv]))[0], color="black", lw=1, ls=":", label="region file value")
+        ratio = table.set_index("parameter").loc[name, "width_ratio"]
+        ax.set_title(f"{name}\nwidth ratio {ratio:.2f}", fontsize=8)
+        ax.set_xlim(a, b)
+        if p.scale == "log":
+            ax.xaxis.set_major_formatter(mticker.FuncFormatter(lambda v, _: f"{10 ** v:.3g}"))
+            ax.set_xlabel("log scale", fontsize=7)
+        ax.tick_params(labelsize=7)
+        ax.set_yticks([])
+    handles, labels = axes.flat[0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="lower center", ncol=3, frameon=False, fontsize=8)
+    fig.suptitle(f"{cfg.region.label}: fitted parameters, posterior against prior "
+                 "(width ratio = posterior / prior 90% width)", fontsize=10)
+    fig.tight_layout(rect=(0, 0.06, 1, 0.95))
+    return fig
+
+
+def tiers_chart(cfg: SimConfig, quarterly: pd.DataFrame, targets: pd.DataFrame, n: int) -> plt.Figure:
+    """The run chart (``run_charts.tier_counts_chart``) of the posterior-predictive runs, with
+    figures held out of a backtest ringed."""
+    ccfg = cfg.model_copy(update={"replications": n, "scenario": "calibrated baseline"})
+    fig = tier_counts_chart(ccfg, quarterly, title_suffix=" (posterior-predictive check)")
+    held = targets[(targets["role"] == "held out") & (targets["kind"] == "stock")]
+    if len(held):
+        for ax, (col, _) in zip(fig.axes, PANELS):
+            sub = held[held["tier"].map(TIER_COLUMN) == col]
+            if len(sub):
+                ax.plot(sub["date"], sub["value"], "o", ms=12, mfc="none", mec="tab:orange", mew=1.6,
+                        label="held out of the fit")
+        figure_legend(fig, fig.axes, ncol=5)
+    return fig
+
+
+# ----------------------------------------------------------------------------------- markdown
+def _n(x: float) -> str:
+    return fmt(x, missing="–", small=",.3g")
+
+
+def _pct(x: float) -> str:
+    return f"{x:+.1%}" if np.isfinite(x) else "–"
+
+
+def _yes(r, col: str) -> str:
+    return "–" if not np.isfinite(r["sim_median"]) else "yes" if r[col] else "NO"
+
+
+def targets_markdown(table: pd.DataFrame, interval: float) -> list[str]:
+    pct = percent(interval)
+    lines = [f"| figure | date | reported (tol.) | model reading | role | simulated median [{pct}%] | rel. error | in tol. | in {pct}% |",
+             "|---|---|---|---|---|---|---|---|---|"]
+    for _, r in table.iterrows():
+        lines.append(
+            f"| `{r['id']}` | {r['date']} | {_n(r['reported'])} (±{r['tolerance']:.0%}) | {r['model_reading']} | "
+            f"{r['role']} | {_n(r['sim_median'])} [{_n(r['sim_low'])}–{_n(r['sim_high'])}] | "
+            f"{_pct(r['rel_error'])} | {_yes(r, 'in_tolerance')} | {_yes(r, 'in_interval')} |")
+    return lines
+
+
+def parameters_markdown(ptable: pd.DataFrame, interval: float) -> list[str]:
+    pct = percent(interval)
+    lines = [f"| parameter | prior | region file | posterior median [{pct}%] | width ratio | verdict |",
+             "|---|---|---|---|---|---|"]
+    for _, r in ptable.iterrows():
+        prior = f"{'log-' if r['scale'] == 'log' else ''}uniform {r['prior_low']:.4g}–{r['prior_high']:.4g}"
+        lines.append(f"| `{r['parameter']}` | {prior} | {r['region_value']:.4g} | {r['post_median']:.4g} "
+                     f"[{r['post_low']:.4g}–{r['post_high']:.4g}] | {r['width_ratio']:.2f} | {r['verdict']} |")
+    return lines
+
+
+def _markdown(cfg, fit, command, table, ptable, check_s) -> str:
+    cal = cfg.calibration
+    pct = percent(cfg.outcomes.interval)
+    stocks = table[(table["kind"] == "stock") & table["sim_median"].notna()]
+    fstocks = stocks[stocks["role"] == "fitted"]
+    scale_note = (f" Simulated at {cal.scale:g} of the region's population, counts scaled back up "
+                  "(see the README's calibration section for the accuracy of this shortcut)." if cal.scale != 1 else "")
+    lines = [
+        f"# Calibration of {cfg.region.label}" + (f" — backtest with cut-off {cal.cutoff}" if cal.cutoff else ""),
+        "",
+        f"Reproduce: `{command}`",
+        "",
+        f"ABC-SMC (pyabc) with {cal.particles} particles: {fit.generations} generation(s), "
+        f"{fit.evaluations:,} simulations in {fit.wall_seconds / 60:.1f} min on {cal.processes} process(es)"
+        f"{' (resumed)' if fit.resumed else ''}; stopped: {fit.stop_reason}. Distance threshold by generation "
+        f"(0 = every fitted figure within its tolerance): {', '.join(f'{e:.3g}' for e in fit.epsilons)}.",
+        "",
+        f"Check: {cal.check_replications} posterior-predictive runs ({check_s:.0f} s), replication k with "
+        f"posterior draw k as `sim run` does, to {cfg.end_year}.{scale_note} "
+        f"Reported stock figures (fitted or compared) inside the simulated {pct}% interval: "
+        f"**{int(stocks['in_interval'].sum())} of {len(stocks)}** (fitted: {int(fstocks['in_interval'].sum())} of "
+        f"{len(fstocks)}); simulated median within 10% of the figure: "
+        f"**{int((stocks['rel_error'].abs() <= 0.10).sum())} of {len(stocks)}** "
+        f"(fitted: {int((fstocks['rel_error'].abs() <= 0.10).sum())} of {len(fstocks)}).",
+        "",
+        "## Reported figures",
+        "",
+        *targets_markdown(table, cfg.outcomes.interval),
+        "",
+        "Roles: *fitted* figures enter the distance; *validate* figures are only compared; *held out* "
+        "figures are dated after a backtest cut-off; *dropped* have weight 0. Model reading: the column of "
+        "the run's timeseries and the quarter(s) it is read at.",
+        "",
+        "![tier counts](fit_tiers.png)",
+        "",
+        "![each figure](fit_targets.png)",
+        "",
+    ]
+    if cal.cutoff:
+        lines += ["## Backtest", "", *backtest_markdown(table, cal.cutoff, cfg.outcomes.interval), ""]
+    lines += [
+        "## Fitted parameters",
+        "",
+        f"Every other uncertainty stays at its value in configs/uncertainties/{cfg.region.name}.yaml. Width "
+        f"ratio: posterior {pct}% width / prior {pct}% width, on the prior's scale (log10 for log priors): "
+        "below 0.5 the data pin the parameter down; near 1 they say little and its prior range is carried "
+        "into every run's interval.",
+        "",
+        *parameters_markdown(ptable, cfg.outcomes.interval),
+        "",
+        "![parameters](parameters.png)",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+
+def backtest_markdown(table: pd.DataFrame, cutoff, interval: float) -> list[str]:
+    s = score(table)
+    pct = percent(interval)
+    if not s["held_out"]:
+        return [f"No reported figure is dated after the cut-off {cutoff}: nothing to forecast."]
+    lines = [
+        f"Fitted only figures dated up to **{cutoff}**; forecast the {s['held_out']} later figure(s) "
+        f"({s['readable']} with a model reading):",
+        "",
+        f"- inside the forecast {pct}% interval: **{s['in_interval']} of {s['readable']}**",
+        f"- forecast median within the figure's tolerance: **{s['in_tolerance']} of {s['readable']}**",
+        f"- median absolute relative error of the forecast median: **{s['median_abs_rel_error']:.1%}** "
+        f"(worst {s['max_abs_rel_error']:.1%})",
+        "",
+        f"| held-out figure | date | reported | forecast median [{pct}%] | rel. error |",
+        "|---|---|---|---|---|",
+    ]
+    for _, r in table[table["role"] == "held out"].iterrows():
+        lines.append(f"| `{r['id']}` | {r['date']} | {r['reported']:,.0f} | {r['sim_median']:,.0f} "
+                     f"[{r['sim_low']:,.0f}–{r['sim_high']:,.0f}] | {r['rel_error']:+.1%} |")
+    return lines

@@ -1,0 +1,179 @@
+"""Charts a policy analyst can put in a briefing: tier counts with the reported figures on the same
+axes, yearly flows by cause, fiscal cost by instrument. Median line and a band when there are
+several replications."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib.dates as mdates
+import matplotlib.pyplot as plt
+import matplotlib.ticker as mticker
+import numpy as np
+import pandas as pd
+
+from sim.core.figures import region_figures
+from sim.core.outcomes import (INDICATORS, INSTRUMENT_LABELS, INSTRUMENTS, TIER_COLUMN, TIER_PANELS, band,
+                               percent, quantile_levels)
+from sim.core.schema import SimConfig
+from sim.presentation.style import ABSOLUTE, THOUSANDS, figure_legend, save
+
+PANELS = [(i, INDICATORS[i].label) for i in TIER_PANELS]
+
+
+def _dates(df: pd.DataFrame) -> pd.DatetimeIndex:
+    """Quarter-end dates, so a stock plotted at a date means 'at the end of that quarter'."""
+    return pd.PeriodIndex.from_fields(year=df["year"], quarter=df["quarter"], freq="Q").to_timestamp(how="end")
+
+
+def _quantiles(quarterly: pd.DataFrame, col: str, interval: float) -> pd.DataFrame:
+    lo, hi = quantile_levels(interval)
+    g = quarterly.groupby(["year", "quarter"])[col]
+    out = pd.DataFrame({"median": g.median(), "low": g.quantile(lo), "high": g.quantile(hi)}).reset_index()
+    out["date"] = _dates(out)
+    return out
+
+
+def band_label(cfg: SimConfig) -> str:
+    pct = percent(cfg.outcomes.interval)
+    return f"simulated median, {pct}% band of {cfg.replications} replications" if cfg.replications > 1 else "simulated"
+
+
+def reported_stocks(cfg: SimConfig) -> pd.DataFrame:
+    """Reported stocks and targets of the run's region, as drawn on the tier chart."""
+    figs = region_figures(cfg)
+    return figs[(figs["kind"].isin(["stock", "target"])) & figs["tier"].isin(TIER_COLUMN)]
+
+
+def _plot_reported(ax, figs: pd.DataFrame, col: str, labelled: set) -> None:
+    sub = figs[figs["tier"].map(TIER_COLUMN) == col]
+    for _, r in sub.iterrows():
+        if r["kind"] == "target":
+            style = dict(marker="D", mfc="none", mec="tab:red", color="tab:red", ms=6, ls="none")
+            label = "plan target"
+        else:
+            style = dict(marker="o", color="black", ms=5, ls="none", capsize=3)
+            label = "reported (bar = tolerance)" if r["use"] != "context" else "reported, context"
+        err = r["value"] * r["tolerance"] if r["kind"] != "target" else None
+        ax.errorbar([r["date"]], [r["value"]], yerr=err, label=None if label in labelled else label, **style)
+        labelled.add(label)
+
+
+def tier_counts_chart(cfg: SimConfig, quarterly: pd.DataFrame, title_suffix: str = "") -> plt.Figure:
+    figs = reported_stocks(cfg)
+    fig, axes = plt.subplots(2, 2, figsize=(10, 7), sharex=True)
+    labelled: set = set()
+    for ax, (col, title) in zip(axes.flat, PANELS):
+        q = _quantiles(quarterly, col, cfg.outcomes.interval)
+        if cfg.replications > 1:
+            ax.fill_between(q["date"], q["low"], q["high"], color="tab:blue", alpha=0.25, lw=0,
+                            label=None if "band" in labelled else band_label(cfg))
+            labelled.add("band")
+        ax.plot(q["date"], q["median"], color="tab:blue", lw=1.8,
+                label=None if "line" in labelled else ("simulated median" if cfg.replications > 1 else "simulated"))
+        labelled.add("line")
+        _plot_reported(ax, figs, col, labelled)
+        ax.set_title(title)
+        ax.set_ylabel("firms")
+        ax.set_ylim(bottom=0)
+        ax.yaxis.set_major_formatter(THOUSANDS)
+        ax.xaxis.set_major_locator(mdates.YearLocator(2))
+        ax.xaxis.set_major_formatter(mdates.DateFormatter("%Y"))
+        ax.grid(alpha=0.3)
+    figure_legend(fig, axes.flat, ncol=4)
+    fig.suptitle(f"{cfg.region.label} — {cfg.scenario}{title_suffix}: firms by tier, "
+                 f"{cfg.start_year}–{cfg.end_year} (end of quarter)", fontsize=11)
+    fig.tight_layout(rect=(0, 0.05, 1, 0.96))
+    return fig
+
+
+def _median_by_year(year_df: pd.DataFrame, cols: list[str]) -> pd.DataFrame:
+    return year_df.groupby("year")[cols].median()
+
+
+def flows_chart(cfg: SimConfig, year_df: pd.DataFrame) -> plt.Figure:
+    """In and out of SRDI (T2) and little-giant (T3) status and of the pool, per year, by cause."""
+    fig, axes = plt.subplots(1, 3, figsize=(13, 4.2))
+    yd = year_df.copy()
+    for t in (2, 3):
+        yd[f"in_T{t}"] = yd[f"recognised_T{t}"] + yd[f"demoted_into_T{t}"]
+        yd[f"graduated_T{t}"] = yd[f"outgrew_T{t}"] + yd[f"listed_T{t}"]
+    panels = [
+        ("SRDI SMEs (T2 tier)", 2, [("in_T2", "recognised or demoted into", "tab:green")],
+         [("promoted_T2", "promoted to little giant", "tab:blue"), ("lost_review_T2", "lost at review", "tab:red"),
+          ("revoked_T2", "revoked in spot checks", "tab:purple"), ("failed_T2", "failed", "black"),
+          ("graduated_T2", "outgrew SME size or listed", "tab:orange")]),
+        ("Little giants (T3)", 3, [("in_T3", "recognised (national batch)", "tab:green")],
+         [("lost_review_T3", "lost at review", "tab:red"), ("revoked_T3", "revoked in spot checks", "tab:purple"),
+          ("failed_T3", "failed", "black"), ("graduated_T3", "outgrew SME size or listed", "tab:orange")]),
+        ("Whole pool", None, [("entered", "new firms", "tab:green")],
+         [("failed", "failed", "black"), ("graduated", "outgrew SME size or listed", "tab:orange")]),
+    ]
+    for ax, (title, _, ins, outs) in zip(axes, panels):
+        cols = [c for c, _, _ in ins + outs]
+        med = _median_by_year(yd, cols)
+        years = med.index.to_numpy()
+        bottom = np.zeros(len(years))
+        for c, label, color in ins:
+            ax.bar(years, med[c], bottom=bottom, color=color, label=label, width=0.8)
+            bottom += med[c].to_numpy()
+        bottom = np.zeros(len(years))
+        for c, label, color in outs:
+            ax.bar(years, -med[c], bottom=bottom, color=color, label=label, width=0.8)
+            bottom -= med[c].to_numpy()
+        ax.axhline(0, color="grey", lw=0.8)
+        ax.set_title(title)
+        ax.set_ylabel("firms per year (out of the tier below zero)")
+        ax.yaxis.set_major_formatter(ABSOLUTE)
+        ax.xaxis.set_major_locator(mticker.MaxNLocator(integer=True))  # whole years, not 2017.5
+        ax.grid(axis="y", alpha=0.3)
+    _mark_reported_flows(cfg, axes)
+    for ax in axes:
+        ax.legend(fontsize=7, frameon=False, loc="upper center", bbox_to_anchor=(0.5, -0.08), ncol=2)
+    note = "median across replications" if cfg.replications > 1 else "one replication"
+    fig.suptitle(f"{cfg.region.label} — {cfg.scenario}: yearly flows by cause ({note})", fontsize=11)
+    fig.tight_layout(rect=(0, 0, 1, 0.94))
+    return fig
+
+
+def _mark_reported_flows(cfg: SimConfig, axes) -> None:
+    figs = region_figures(cfg)
+    flows = figs[figs["kind"] == "flow"]
+    for _, r in flows.iterrows():
+        ax = {"T3": axes[1], "ALL": axes[2]}.get(r["tier"])
+        if ax is None:
+            continue
+        # the pool's reported "new firms" is read as its net growth (see seeds/), not gross entry
+        label = "reported net growth of the pool" if r["tier"] == "ALL" else "reported new titles"
+        ax.errorbar([r["date"].year], [r["value"]], yerr=r["value"] * r["tolerance"], fmt="o", color="black",
+                    capsize=3, ms=4, label=f"{label} (bar = tolerance)")
+
+
+def fiscal_chart(cfg: SimConfig, year_df: pd.DataFrame) -> plt.Figure:
+    cols = [f"spend_{i}" for i in INSTRUMENTS]
+    med = _median_by_year(year_df, cols)
+    fig, ax = plt.subplots(figsize=(8, 4.2))
+    bottom = np.zeros(len(med))
+    for inst, col in zip(INSTRUMENTS, cols):
+        ax.bar(med.index, med[col], bottom=bottom, label=INSTRUMENT_LABELS[inst], width=0.8)
+        bottom += med[col].to_numpy()
+    total = year_df.groupby("replication")["spend_total"].sum()
+    m, lo, hi = band(total, cfg.outcomes.interval)
+    rng = f" ({percent(cfg.outcomes.interval)}% range {lo:,.0f}–{hi:,.0f})" if cfg.replications > 1 else ""
+    budget = cfg.policy.subsidies.annual_budget
+    if budget is not None:
+        ax.axhline(budget, color="tab:red", ls="--", lw=1, label=f"annual budget {budget:,.0f}")
+    ax.set_ylabel("million yuan per year")
+    ax.yaxis.set_major_formatter(THOUSANDS)
+    ax.set_title(f"{cfg.region.label} — {cfg.scenario}: fiscal cost by instrument\n"
+                 f"total {cfg.start_year}–{cfg.end_year}: {m:,.0f} M yuan{rng}", fontsize=10)
+    ax.legend(frameon=False, fontsize=8)
+    ax.grid(axis="y", alpha=0.3)
+    fig.tight_layout()
+    return fig
+
+
+def run_charts(out_dir: Path, cfg: SimConfig, quarterly: pd.DataFrame, year_df: pd.DataFrame) -> list[str]:
+    return [save(out_dir, "tier_counts.png", tier_counts_chart(cfg, quarterly)),
+            save(out_dir, "flows.png", flows_chart(cfg, year_df)),
+            save(out_dir, "fiscal_cost.png", fiscal_chart(cfg, year_df))]

@@ -1,0 +1,67 @@
+"""Everything a run leaves behind: its data files, a one-page summary, its charts; ``COMPLETE`` last."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from sim.analysis.run_tables import summary_table, yearly
+from sim.core.outcomes import INDICATORS, RUN_SUMMARY, fmt, percent
+from sim.core.schema import SimConfig
+from sim.experiment.store import clear_unfinished, write_complete, write_config, write_csv, write_text
+from sim.presentation import run_charts
+
+
+def summary_markdown(table: pd.DataFrame, cfg: SimConfig) -> str:
+    pct = percent(cfg.outcomes.interval)
+    years = sorted(table["year"].unique())
+    lines = [
+        f"# {cfg.region.label} — {cfg.scenario}",
+        "",
+        f"{cfg.scenario_title}",
+        "",
+        f"{cfg.start_year}–{cfg.end_year}, quarterly; {cfg.replications} replication(s), seed {cfg.seed}. "
+        f"Cells: median [{pct}% interval] across replications.",
+        "",
+        "| indicator | " + " | ".join(str(y) for y in years) + " |",
+        "|---|" + "---|" * len(years),
+    ]
+    for ind in (INDICATORS[i] for i in RUN_SUMMARY):
+        sub = table[table["indicator"] == ind.id].set_index("year")
+        cells = []
+        for y in years:
+            if y not in sub.index:
+                cells.append("–")
+                continue
+            r = sub.loc[y]
+            cells.append(fmt(r["median"]) if cfg.replications == 1 else
+                         f"{fmt(r['median'])} [{fmt(r['low'])}–{fmt(r['high'])}]")
+        lines.append(f"| {ind.label} | " + " | ".join(cells) + " |")
+    lines += ["", "Tiers count firms holding at least that tier, as officials report them "
+              "(SRDI SMEs include little giants). Money in million yuan.", ""]
+    return "\n".join(lines)
+
+
+def write_run(out_dir: Path, cfg: SimConfig, quarterly: pd.DataFrame, charts: bool = True) -> None:
+    """The run's files (config, quarterly and yearly series, summary, the parameters each
+    replication ran with, charts), then ``COMPLETE`` with their checksums."""
+    out_dir = Path(out_dir)
+    clear_unfinished(out_dir)
+    params = quarterly.attrs.get("parameters")
+    quarterly = quarterly.copy(deep=False)
+    quarterly.attrs = {}  # pandas compares attrs when it joins frames, and a DataFrame there cannot be
+    year_df = yearly(quarterly)
+    table = summary_table(year_df, cfg)
+    write_config(out_dir, cfg)
+    write_csv(out_dir / "timeseries.csv", quarterly)
+    write_csv(out_dir / "yearly.csv", year_df)
+    write_csv(out_dir / "summary.csv", table)
+    write_text(out_dir / "summary.md", summary_markdown(table, cfg))
+    files = ["config.yaml", "timeseries.csv", "yearly.csv", "summary.csv", "summary.md"]
+    if params is not None:  # which (calibrated) parameters each replication ran with; see sim.experiment.runner
+        write_csv(out_dir / "parameters.csv", params)
+        files.append("parameters.csv")
+    if charts:
+        files += run_charts.run_charts(out_dir, cfg, quarterly, year_df)
+    write_complete(out_dir, files)
