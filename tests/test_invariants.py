@@ -24,7 +24,8 @@ from sim.model.institutions import INSTRUMENTS
 from sim.model.model import COUNTERS, SMEModel
 
 MAX_EXAMPLES = 300
-OUTFLOWS = ("promoted", "lost_review", "revoked", "failed", "outgrew", "listed")  # leaving a tier
+OUTFLOWS = ("promoted", "lost_review", "revoked", "failed")  # leaving a tier (firms out of the pool
+# keep their title: "left" is counted at T0, where a firm leaves the model once it holds no title)
 BASE = {region: compose_job([f"region={region}"]).model_dump()
         for region in ("chongqing", "national")}
 
@@ -81,7 +82,7 @@ def configs(draw):
                       "entries_per_year": {start: draw(st.floats(0, 300)), start + 3: draw(st.floats(0, 300))}}
     data.update(start_year=start, end_year=start + draw(st.integers(1, 3)), seed=draw(st.integers(0, 2**32)))
     data["outcomes"] = {**data["outcomes"], "report_years": [data["end_year"]]}
-    data["policy"] = _nest(draw(_block(Policy)))
+    data["policy"] = {**_nest(draw(_block(Policy))), "adopt_from": f"{draw(st.integers(start, start + 2))}Q{draw(st.integers(1, 4))}"}
     data["uncertainties"] = _nest(draw(_block(Uncertainties)))
     return validate(data)
 
@@ -93,7 +94,7 @@ def _snapshot(m: SMEModel) -> dict:
             "counts": m.tier_counts().copy()}
 
 
-def _check_step(m: SMEModel, before: dict, q: int, spent_in_year: dict) -> None:
+def _check_step(m: SMEModel, before: dict, q: int) -> None:
     cfg, f, c = m.cfg, m.firms, m.counters
     n = f.n
     after = _snapshot(m)
@@ -101,17 +102,17 @@ def _check_step(m: SMEModel, before: dict, q: int, spent_in_year: dict) -> None:
 
     # nothing negative: counters, stocks, spending
     assert all(c[k] >= 0 for k in COUNTERS), (where, {k: c[k] for k in COUNTERS if c[k] < 0})
-    assert all(v >= 0 for v in m.government.quarter_spending.values()), where
+    assert all(v >= 0 for g in m.governments for v in g.quarter_spending.values()), where
 
     # the population adds up, in total and per tier, with the model's own flow counters
-    exits = c["failed"] + c["outgrew"] + c["listed"]
+    exits = c["failed"] + c["left"]
     assert after["alive"].sum() == before["alive"].sum() + c["entered"] - exits, where
     assert after["counts"].sum() == after["alive"].sum()
     # the index every rule loops over is exactly the alive firms, in slot order
     np.testing.assert_array_equal(m.live, np.flatnonzero(after["alive"]), err_msg=where)
     for t in range(4):
         inflow = c[f"recognised_T{t}"] + c[f"demoted_into_T{t}"] + (c["entered"] if t == 0 else 0)
-        outflow = sum(c[f"{flow}_T{t}"] for flow in OUTFLOWS)
+        outflow = sum(c[f"{flow}_T{t}"] for flow in OUTFLOWS) + (c["left"] if t == 0 else 0)
         assert after["counts"][t] == before["counts"][t] + inflow - outflow, (where, t, inflow, outflow)
     # every title due this quarter went through review exactly once: renewed or lost
     for t in (1, 2, 3):
@@ -125,7 +126,9 @@ def _check_step(m: SMEModel, before: dict, q: int, spent_in_year: dict) -> None:
     # every title held was granted (now, or kept unchanged from before) and is within its validity
     alive, tier = after["alive"], after["tier"]
     held = alive & (tier > 0)
-    validity = 4 * cfg.policy.review.validity_years
+    # little giants last MIIT's validity, municipal titles their area's (package or status quo)
+    city = 4 * m.levers.of("review.validity_years")[f.area[:n]]
+    validity = np.where(tier == 3, 4 * cfg.miit.validity_years, city)[held]
     assert (after["expiry"][held] > q).all(), where
     assert (after["granted"][held] <= q).all(), where
     assert (after["expiry"][held] - after["granted"][held] == validity).all(), where
@@ -135,44 +138,42 @@ def _check_step(m: SMEModel, before: dict, q: int, spent_in_year: dict) -> None:
     assert (after["granted"][changed] == q).all(), (where, "a title appeared without a grant")
     assert ((after["granted"][alive & (tier == 0)] == -1) & (after["expiry"][alive & (tier == 0)] == -1)).all(), where
 
-    # a lever at zero spends nothing on its instrument; awards only for first recognitions
-    s, spend = cfg.policy.subsidies, m.government.quarter_spending
-    if s.rd_subsidy_rate == 0:
+    # a lever at zero (in every area) spends nothing on its instrument; awards only for first recognitions
+    lv = m.levers
+    spend = {i: m.government_spending(i) for i in INSTRUMENTS}
+    if not lv.any("subsidies.rd_subsidy_rate"):
         assert spend["rd_subsidy"] == 0, where
-    if s.digital_voucher == 0:
+    if not lv.any("subsidies.digital_voucher"):
         assert spend["digital_vouchers"] == 0, where
-    if cfg.policy.loans.interest_subsidy == 0:
+    if not lv.any("loans.interest_subsidy"):
         assert spend["interest_subsidy"] == 0, where
-    award_cap = sum(getattr(s, f"award_t{t}") * c[f"recognised_T{t}"] for t in (1, 2, 3))
+    award_cap = sum(lv.of(f"subsidies.award_t{t}").max() * c[f"recognised_T{t}"] for t in (1, 2, 3))
     assert spend["awards"] <= award_cap * (1 + 1e-12) + 1e-12, (where, spend["awards"], award_cap)
-    eligible = int(np.count_nonzero(before["alive"] & (before["tier"] >= s.digital_voucher_min_tier)))
-    assert spend["digital_vouchers"] <= s.digital_voucher / 4 * eligible * (1 + 1e-12) + 1e-12, where
-    assert set(spend) == set(INSTRUMENTS)
+    eligible = int(np.count_nonzero(before["alive"] & (before["tier"] >= lv.of("subsidies.digital_voucher_min_tier").min())))
+    assert spend["digital_vouchers"] <= lv.of("subsidies.digital_voucher").max() / 4 * eligible * (1 + 1e-12) + 1e-12, where
 
-    # a budget that is set is never exceeded in a year
-    year = m.calendar.year_quarter(q)[0]
-    spent_in_year[year] = spent_in_year.get(year, 0.0) + sum(spend.values())
-    if s.annual_budget is not None:
-        assert spent_in_year[year] <= s.annual_budget * (1 + 1e-9) + 1e-9, (where, spent_in_year[year], s.annual_budget)
+    # a budget that is set is never exceeded in a year, in any area
+    for g in m.governments:
+        if g.annual_budget is not None:
+            assert g.spent_this_year <= g.annual_budget * (1 + 1e-9) + 1e-9, (where, g.area, g.spent_this_year)
 
 
 def _check_history(cfg, tried: collections.Counter) -> None:
     """Step one random world to its end, checking every quarter; count what it exercised."""
     m = SMEModel(cfg, cfg.seed)
-    spent: dict[int, float] = {}
     tried["configurations"] += 1
     while m.running:
         q = m.quarter
         before = _snapshot(m)
         m.step()
-        _check_step(m, before, q, spent)
+        _check_step(m, before, q)
         tried["steps"] += 1
         c = m.counters
         tried["reviews"] += sum(c[f"renewed_T{t}"] + c[f"lost_review_T{t}"] for t in (1, 2, 3))
         tried["recognitions"] += sum(c[f"recognised_T{t}"] for t in (1, 2, 3))
         tried["demotions"] += sum(c[f"demoted_into_T{t}"] for t in range(3))
     tried["budget set"] += cfg.policy.subsidies.annual_budget is not None
-    tried["budget binding"] += cfg.policy.subsidies.annual_budget is not None and m.government.funding_ratio < 1
+    tried["budget binding"] += any(g.annual_budget is not None and g.funding_ratio < 1 for g in m.governments)
 
 
 # extreme but valid draws (a niche market of 1e-300 M yuan) overflow a ratio to inf, harmlessly

@@ -18,12 +18,18 @@ from sim.calibration.driver import Bar, scaled_region
 from sim.calibration.priors import bounds, sampling_space
 from sim.calibration.targets import read_replications
 from sim.core.outcomes import band, quantile_levels
-from sim.core.schema import Calibration, SimConfig
+from sim.core.schema import Calibration, SimConfig, value_of
 from sim.experiment import posterior as post_mod
 from sim.experiment.runner import replication_seeds, run_one
 from sim.experiment.store import write_csv
 
-UNSCALED = {"replication", "year", "quarter", "leaders_open_orders"}
+# what does not scale with the simulated population: keys, counts of chain leaders, MIIT's national
+# batch and its bar (the batch is recorded at national size), rates and shares
+UNSCALED = {"replication", "year", "quarter", "leaders_open_orders", "t3_batch", "t3_merit_bar"}
+
+
+def _scaled(column: str) -> bool:
+    return column not in UNSCALED and not column.startswith(("review_pass_rate", "t3_share"))
 
 
 # ------------------------------------------------------------------------- posterior predictive
@@ -52,10 +58,11 @@ def predictive(cfg: SimConfig, post_file: Path, n: int, processes: int, scale: f
     else:
         frames = [run_one(c, s) for c, s in Bar(jobs, **bar)]
     for k, df in enumerate(frames):
+        df.attrs = {}
         df.insert(0, "replication", k)
     q = pd.concat(frames, ignore_index=True)
     if scale != 1.0:
-        cols = [c for c in q.columns if c not in UNSCALED]
+        cols = [c for c in q.columns if _scaled(c)]
         q[cols] = q[cols].astype(float) / scale
     return q, params
 
@@ -91,7 +98,7 @@ def parameter_table(cfg: SimConfig, post: post_mod.Posterior, interval: float) -
         ratio = (s_hi - s_lo) / (interval * (b - a))
         verdict = "pinned down" if ratio < 0.5 else "partly informed" if ratio < 0.8 else "not identified (prior)"
         rows.append({"parameter": name, "scale": p.scale, "prior_low": p.low, "prior_high": p.high,
-                     "region_value": getattr(cfg.uncertainties, name), "post_median": qmed[name],
+                     "region_value": value_of(cfg.uncertainties.model_dump(), name), "post_median": qmed[name],
                      "post_low": qlo[name], "post_high": qhi[name], "width_ratio": ratio, "verdict": verdict})
     return pd.DataFrame(rows)
 
@@ -100,3 +107,17 @@ def write_tables(out_dir: Path, table: pd.DataFrame, ptable: pd.DataFrame, param
     write_csv(out_dir / "targets.csv", table)
     write_csv(out_dir / "parameters.csv", ptable)
     write_csv(out_dir / "check_parameters.csv", params)
+
+
+def merit_bar(cfg: SimConfig, quarterly: pd.DataFrame, params: pd.DataFrame) -> dict:
+    """MIIT's bar of each batch year in each posterior-predictive run, with the experts' noise the
+    run used: what a single-region run meets (``sim.experiment.posterior.national_bar``)."""
+    batch = quarterly[quarterly["t3_batch"] > 0]
+    wide = batch.pivot_table(index="replication", columns="year", values="t3_merit_bar", aggfunc="max")
+    noise = (params.set_index("replication")["merit_noise_points"] if "merit_noise_points" in params
+             else pd.Series(cfg.uncertainties.merit_noise_points, index=wide.index))
+    return {"years": [int(y) for y in wide.columns],
+            "draws": [[float(v) for v in row] for row in wide.to_numpy()],
+            "noise": [float(noise.loc[r]) for r in wide.index],
+            "note": "merit (SRDI score points plus MIIT's expert noise) of the last nominee admitted, per batch "
+                    "year (rows: posterior-predictive runs); -inf: nominees were short of the batch"}

@@ -37,7 +37,7 @@ from sim.calibration.priors import frame_to_natural, pyabc_prior, to_natural
 from sim.calibration.targets import build_targets, fit_end_year, fitted, read_values
 from sim.core.errors import InputError
 from sim.core.paths import REPO_ROOT, display
-from sim.core.schema import Calibration, Region, SimConfig
+from sim.core.schema import Calibration, Region, SimConfig, with_values
 from sim.experiment import posterior as post_mod
 from sim.experiment.runner import run_one
 from sim.experiment.store import write_text
@@ -49,15 +49,11 @@ NOT_FINGERPRINTED = {"use", "file", "generations", "min_epsilon", "max_minutes",
 
 
 def scaled_region(region: Region, scale: float) -> Region:
-    """The region with its firm pool, SRDI holders and entry scaled by ``scale`` (for a fast fit of
-    a large region: every count the model produces scales with the pool, see experiments/)."""
+    """The region simulated at ``scale`` of its population (pool, SRDI holders, entry and MIIT's
+    batch scale together; every count the model produces scales with the pool, see experiments/)."""
     if scale == 1.0:
         return region
-    return region.model_copy(update={
-        "initial_firms": max(1, round(region.initial_firms * scale)),
-        "initial_srdi": round(region.initial_srdi * scale),
-        "entries_per_year": {y: v * scale for y, v in region.entries_per_year.items()},
-    })
+    return region.model_copy(update={"population_scale": region.population_scale * scale})
 
 
 def fit_config(cfg: SimConfig, targets: pd.DataFrame) -> SimConfig:
@@ -88,13 +84,17 @@ class Simulator:
         self.ids = list(self.targets["id"])
         self.base = fit_cfg.uncertainties.model_dump()
         self.counter = counter
+        self.bar = post_mod.national_bar(fit_cfg)  # a single region meets the national bar
 
-    def config_for(self, params: dict[str, float]) -> SimConfig:
-        unc = type(self.cfg.uncertainties).model_validate({**self.base, **params})
-        return self.cfg.model_copy(update={"uncertainties": unc})
+    def config_for(self, params: dict[str, float], ss: np.random.SeedSequence) -> SimConfig:
+        """The particle's config; in a single region, meeting its own draw of the national bar."""
+        unc = type(self.cfg.uncertainties).model_validate(with_values(self.base, params))
+        cfg = self.cfg.model_copy(update={"uncertainties": unc})
+        return cfg if self.bar is None else self.bar.applied(cfg, self.bar.draw_index(ss))
 
     def simulate(self, params: dict[str, float]) -> np.ndarray:
-        q = run_one(self.config_for(params), particle_seed(self.cfg.seed, params))
+        ss = particle_seed(self.cfg.seed, params)
+        q = run_one(self.config_for(params, ss), ss)
         return read_values(q, self.targets, self.scale)
 
     def __call__(self, par) -> dict[str, float]:

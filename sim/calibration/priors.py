@@ -18,6 +18,11 @@ def bounds(p: Prior) -> tuple[float, float]:
     return (float(np.log10(p.low)), float(np.log10(p.high))) if p.scale == "log" else (p.low, p.high)
 
 
+def pyabc_name(name: str) -> str:
+    """A parameter's name as pyabc stores it (a dotted name such as ``area_weight.beijing`` has no dot)."""
+    return name.replace(".", "__")
+
+
 def pyabc_prior(priors: dict[str, Prior]):
     """A ``pyabc.Distribution`` of independent uniform priors (on log10 for log-scale ones)."""
     import pyabc
@@ -25,20 +30,24 @@ def pyabc_prior(priors: dict[str, Prior]):
     rvs = {}
     for name, p in priors.items():
         lo, hi = bounds(p)
-        rvs[name] = pyabc.RV("uniform", lo, hi - lo)
+        rvs[pyabc_name(name)] = pyabc.RV("uniform", lo, hi - lo)
     return pyabc.Distribution(**rvs)
 
 
 def to_natural(priors: dict[str, Prior], par) -> dict[str, float]:
     """Parameter dict as pyabc holds it -> natural units."""
-    return {name: float(10.0 ** par[name]) if p.scale == "log" else float(par[name]) for name, p in priors.items()}
+    out = {}
+    for name, p in priors.items():
+        v = float(par[pyabc_name(name)])
+        out[name] = 10.0**v if p.scale == "log" else v
+    return out
 
 
 def frame_to_natural(priors: dict[str, Prior], df) -> np.ndarray:
     """(n, k) natural-unit values of a pyabc parameter DataFrame, columns in ``priors`` order."""
     cols = []
     for name, p in priors.items():
-        v = df[name].to_numpy(float)
+        v = df[pyabc_name(name)].to_numpy(float)
         cols.append(10.0**v if p.scale == "log" else v)
     return np.column_stack(cols)
 

@@ -18,6 +18,7 @@ import pandas as pd
 from sim.core.errors import InputError
 from sim.core.figures import figures_for, load_reported_figures
 from sim.core.outcomes import TIER_COLUMN
+from sim.model.model import AREA_STOCKS
 from sim.core.paths import resolve_path
 from sim.core.schema import SimConfig
 
@@ -26,9 +27,14 @@ NET_FLOW_COLUMN = {"ALL": "n_firms"}  # flows read as the rise of a stock over t
 ROLES = ("fitted", "held out", "validate", "dropped")
 
 
-def model_reading(tier: str, kind: str, date: pd.Timestamp) -> tuple[str | None, str]:
-    """(model column, words for the report) of a figure, or (None, why not) when the model has none."""
+def model_reading(tier: str, kind: str, date: pd.Timestamp, area: str | None = None) -> tuple[str | None, str]:
+    """(model column, words for the report) of a figure, or (None, why not) when the model has none.
+    A figure of an ``area`` of the national model is read from that area's column."""
     q = (date.month - 1) // 3 + 1
+    if area is not None:
+        col = TIER_COLUMN.get(tier)
+        col = f"{col}__{area}" if kind == "stock" and col in AREA_STOCKS else None
+        return (col, f"{col} at end of {date.year}Q{q}") if col else (None, f"no model reading of {area} {tier} {kind}")
     if kind == "stock":
         col = TIER_COLUMN.get(tier)
         return (col, f"{col} at end of {date.year}Q{q}") if col else (None, f"no model stock for {tier}")
@@ -49,15 +55,18 @@ def build_targets(cfg: SimConfig, figures: pd.DataFrame | None = None) -> pd.Dat
     figs = load_reported_figures(resolve_path(cfg.reported_figures)) if figures is None else figures
     src = figs.attrs.get("path", "reported figures")
     rows = figures_for(figs, cfg.region.name, ("calibrate", "validate"))
+    area_rows = _area_figures(cfg, figs, src)
+    rows = pd.concat([rows, area_rows], ignore_index=True) if len(area_rows) else rows
     rows = rows[rows["kind"].isin(["stock", "flow"])].reset_index(drop=True)
-    known = set(figures_for(figs, cfg.region.name)["id"])
+    known = set(figures_for(figs, cfg.region.name)["id"]) | set(area_rows["id"])
     for fid in settings.weights:
         if fid not in known:
             raise InputError(f"calibration.weights.{fid}: no figure with this id for region {cfg.region.name} in {src}")
     cutoff = pd.Timestamp(settings.cutoff) if settings.cutoff else None
     out = []
     for _, r in rows.iterrows():
-        col, words = model_reading(r["tier"], r["kind"], r["date"])
+        area = r["region"] if r["region"] != cfg.region.name else None
+        col, words = model_reading(r["tier"], r["kind"], r["date"], area)
         weight = float(settings.weights.get(r["id"], 1.0)) if r["use"] == "calibrate" else 0.0
         q = (r["date"].month - 1) // 3 + 1
         step = (r["date"].year - cfg.start_year) * 4 + q - 1
@@ -88,6 +97,20 @@ def build_targets(cfg: SimConfig, figures: pd.DataFrame | None = None) -> pd.Dat
         raise InputError(f"{src}: no figure to fit for region {cfg.region.name}{when} "
                          "(rows with use=calibrate, kind stock or flow, weight > 0)")
     return targets
+
+
+def _area_figures(cfg: SimConfig, figs: pd.DataFrame, src: str) -> pd.DataFrame:
+    """The figures of the national model's areas it fits (``calibration.area_figures``, by id)."""
+    wanted = cfg.calibration.area_figures
+    rows = figs[figs["id"].isin(wanted)]
+    missing = [i for i in wanted if i not in set(rows["id"])]
+    if missing:
+        raise InputError(f"calibration.area_figures: no figure {missing[0]!r} in {src}")
+    bad = rows[~rows["region"].isin(cfg.region.area_names)]
+    if len(bad):
+        raise InputError(f"calibration.area_figures: {bad['id'].iloc[0]} is of region {bad['region'].iloc[0]!r}, "
+                         f"not an area of {cfg.region.name} ({', '.join(cfg.region.area_names)})")
+    return rows.assign(use="calibrate").reset_index(drop=True)
 
 
 def fitted(targets: pd.DataFrame) -> pd.DataFrame:

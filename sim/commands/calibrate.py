@@ -21,7 +21,7 @@ from sim.calibration.driver import run_fit
 from sim.commands.run import compose_job
 from sim.core.errors import InputError
 from sim.core.paths import display
-from sim.core.schema import Calibration, SimConfig
+from sim.core.schema import Calibration, SimConfig, value_of
 from sim.experiment import posterior as post_mod
 from sim.experiment.store import COMPLETE, write_text
 from sim.presentation.fit_report import write_fit_report
@@ -78,8 +78,9 @@ def _meta(cfg: SimConfig, fit, command: str) -> dict:
         "priors": {k: p.model_dump() for k, p in cal.priors.items()},
         # the region file's values of the fitted parameters: a run that sets one to anything else
         # has set it by hand, and keeps its own value (sim.experiment.posterior.replication_parameters)
-        "region_values": {k: getattr(cfg.uncertainties, k) for k in cal.priors},
-        "fixed_uncertainties": {k: v for k, v in cfg.uncertainties.model_dump().items() if k not in cal.priors},
+        "region_values": {k: value_of(cfg.uncertainties.model_dump(), k) for k in cal.priors},
+        "fixed_uncertainties": {k: v for k, v in cfg.uncertainties.model_dump().items()
+                                if k not in cal.priors and not isinstance(v, dict)},
         "behaviour": cfg.behaviour.model_dump(mode="json"),  # a later change of it makes the fit stale
     }
 
@@ -94,8 +95,8 @@ def calibrate(cfg: SimConfig, command: str, progress: bool = True) -> Path:
     post = post_mod.Posterior(fit.posterior.region, fit.posterior.names, fit.posterior.weights,
                               fit.posterior.values, None, _meta(cfg, fit, command))
     post_file = out / "posterior.yaml"
-    post_mod.write_posterior(post_file, post, f"Calibrated parameters for {cfg.region.label}.\n"
-                             f"Reproduce with: {command}\nSee the fit report next to it.")
+    header = f"Calibrated parameters for {cfg.region.label}.\nReproduce with: {command}\nSee the fit report next to it."
+    post_mod.write_posterior(post_file, post, header)
 
     t0 = time.perf_counter()
     quarterly, params = check.predictive(cfg, post_file, cal.check_replications, cal.processes, cal.scale,
@@ -105,6 +106,10 @@ def calibrate(cfg: SimConfig, command: str, progress: bool = True) -> Path:
     table = check.target_table(fit.targets, quarterly, interval)
     ptable = check.parameter_table(cfg, post, interval)
     check.write_tables(out, table, ptable, params)
+    if cfg.region.areas:  # the national model: keep the bar its runs met, for single-region runs
+        post = post_mod.Posterior(post.region, post.names, post.weights, post.values, None,
+                                  {**post.meta, "merit_bar": check.merit_bar(cfg, quarterly, params)})
+        post_mod.write_posterior(post_file, post, header)
     report = write_fit_report(out, cfg, fit, command, table, ptable, quarterly, check_s)
     files = ["posterior.yaml", report[0], "targets.csv", "parameters.csv", "check_parameters.csv", *report[1:]]
     write_text(out / COMPLETE, json.dumps({"files": files}, indent=1) + "\n")

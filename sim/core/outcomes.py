@@ -23,13 +23,16 @@ class Indicator:
 
 
 # fiscal instruments, in ledger order (sim.model.institutions.MunicipalGovernment)
-INSTRUMENTS = ("rd_subsidy", "awards", "digital_vouchers", "interest_subsidy")
+INSTRUMENTS = ("rd_subsidy", "awards", "digital_vouchers", "interest_subsidy", "administration")
+# English only: charts have no CJK font on a bare machine (the tables and the report page name 贴息 etc.)
 INSTRUMENT_LABELS = {
     "rd_subsidy": "R&D subsidy",
     "awards": "First-recognition awards",
     "digital_vouchers": "Digital/AI vouchers",
     "interest_subsidy": "Interest subsidy",
+    "administration": "Administration (matchmaking, auto-recognition, spot checks, leader openness)",
 }
+BUDGETED = INSTRUMENTS[:4]  # drawn from the budget envelope; administration is booked outside it
 
 _ALL = [
     Indicator("n_firms", "Firms in the SME pool", "firms", "stock", "tech-based SME pool (all tiers)"),
@@ -40,6 +43,9 @@ _ALL = [
     Indicator("recognised_T3", "New little giants in the year", "firms", "flow"),
     Indicator("recognised_T2", "New SRDI SMEs in the year", "firms", "flow"),
     Indicator("lost_review", "Titles lost at review in the year", "titles", "flow"),
+    Indicator("review_pass_rate_T3", "Little giants passing MIIT's review (share of those due)", "share", "flow"),
+    Indicator("review_pass_rate_T2", "SRDI SMEs passing the city's review (share of those due)", "share", "flow"),
+    Indicator("t3_share_of_batch", "Share of MIIT's national batch won", "share", "flow"),
     Indicator("failed", "Firm failures in the year", "firms", "flow"),
     Indicator("spend_total", "Fiscal spending in the year (M yuan)", "M yuan", "flow"),
     # read at the end of the year like a stock (the summary's kind column says so)
@@ -56,8 +62,11 @@ _ALL = [
 INDICATORS: dict[str, Indicator] = {i.id: i for i in _ALL}
 
 # what each report shows, in order
-RUN_SUMMARY = ("n_firms", "n_T1plus", "n_T2plus", "n_T3", "n_high_tech", "recognised_T3", "recognised_T2",
-               "lost_review", "failed", "spend_total", "cum_spend_total")
+RUN_SUMMARY = ("n_firms", "n_T1plus", "n_T2plus", "n_T3", "n_high_tech", "recognised_T3", "t3_share_of_batch",
+               "recognised_T2", "lost_review", "review_pass_rate_T3", "review_pass_rate_T2", "failed", "spend_total",
+               "cum_spend_total")
+# the national model's areas: these stocks, per area, join the summary (``<id>__<area>``)
+AREA_SUMMARY = ("n_T3", "n_T2plus")
 TIER_PANELS = ("n_firms", "n_T1plus", "n_T2plus", "n_T3")  # the run's tier chart, 2 x 2
 SWEEP_STOCKS = ("n_T3", "n_T2plus", "n_T1plus")
 SWEEP_CUMULATIVE = ("lost_review_cum", "lost_review_T3_cum", "failed_cum",
@@ -66,6 +75,12 @@ COST_PER_GIANT = "cost_per_extra_T3"
 
 # reported figures' tier (firms holding at least the tier, as officials count) -> model column
 TIER_COLUMN = {"ALL": "n_firms", "T1": "n_T1plus", "T2": "n_T2plus", "T3": "n_T3", "HTE": "n_high_tech"}
+
+
+def area_indicator(base: str, area: str, label: str) -> Indicator:
+    """An indicator of one area of the national model (column ``<base>__<area>``)."""
+    ind = INDICATORS[base]
+    return Indicator(f"{base}__{area}", f"{ind.label}: {label}", ind.unit, ind.kind, ind.short)
 
 
 def column_of(indicator_id: str) -> str:
@@ -92,10 +107,13 @@ def percent(interval: float) -> int:
 
 
 # ------------------------------------------------------------------------------------- numbers
-def fmt(x: float | None, missing: str = "n/a", small: str = ",.1f") -> str:
-    """A count or an amount as tables show it: whole numbers from 100 up, else ``small``."""
+def fmt(x: float | None, missing: str = "n/a", small: str = ",.1f", unit: str = "") -> str:
+    """A count or an amount as tables show it: whole numbers from 100 up, else ``small``; a share
+    (``unit="share"``) as a percentage."""
     if x is None or not np.isfinite(x):
         return missing
+    if unit == "share":
+        return f"{x:.0%}"
     return f"{x:,.0f}" if abs(x) >= 100 else format(x, small)
 
 

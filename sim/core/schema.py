@@ -13,12 +13,14 @@ Every model is ``extra="forbid"`` so a typo such as ``+policy.typo=1`` is an err
 
 from __future__ import annotations
 
+import copy
 import datetime as _dt
 import difflib
 import re
 import types
 from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
+import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from sim.core.errors import InputError
@@ -73,7 +75,10 @@ class Subsidies(Block):
     award_t3: NonNeg = 0.0  # ... as national little giant
     digital_voucher: NonNeg = 0.0  # digital/AI voucher per firm per year
     digital_voucher_min_tier: Tier = 1
-    annual_budget: NonNeg | None = None  # cap on all subsidy spending per year; null = no cap
+    # the budget envelope every fiscal instrument draws on (R&D subsidy, awards, vouchers, 贴息), M yuan
+    # a year for a Chongqing-size region (x region.budget_scale): claims beyond it are paid pro rata,
+    # a quarter's allowance being its share of the year plus what earlier quarters left; null = no cap
+    annual_budget: NonNeg | None = None
 
 
 class Loans(Block):
@@ -97,14 +102,18 @@ class ChainLeaders(Block):
 
 
 class Review(Block):
-    """Title validity and review (复核)."""
+    """Municipal (T1, T2) title validity and review (复核). MIIT's little-giant titles follow MIIT's
+    own rules (block ``miit``): a city cannot move them."""
 
     validity_years: Annotated[int, Field(ge=1, le=10)] = 3
-    strictness: Annotated[float, Field(ge=-1.0, le=1.0)] = 0.0  # shifts score thresholds by x points_span
+    strictness: Annotated[float, Field(ge=-1.0, le=1.0)] = 0.0  # shifts T1/T2 pass lines by x points_span
     strictness_points_span: Annotated[float, Field(ge=0.0, le=40.0)] = 15.0
     dynamic_exit: bool = False  # 有进有出: yearly spot checks revoke titles far below criteria
     dynamic_exit_margin: Annotated[float, Field(ge=0.0, le=60.0)] = 10.0  # points below threshold
     auto_recognition: bool = False  # 免申即享: eligible firms are recognised without applying
+
+
+_QUARTER_RE = re.compile(r"^(\d{4})Q([1-4])$")
 
 
 class Policy(Block):
@@ -112,9 +121,80 @@ class Policy(Block):
     loans: Loans = Loans()
     chain_leaders: ChainLeaders = ChainLeaders()
     review: Review = Review()
+    # who adopts the package: the run's region alone (the rest of China keeps the status quo), or
+    # every region (in the national model only: MIIT's batch is fixed, so gains move titles between regions)
+    adopted_by: Literal["region", "nationwide"] = "region"
+    # the quarter the package takes effect: before it every run is the status quo (the same draws
+    # in every package, so paired differences start at zero); default the first quarter after the
+    # last reported figure (Nov 2025)
+    adopt_from: str = "2026Q1"
+    # the package's fiscal levers above the status quo, times this (an equal-cost comparison sets it,
+    # see ``equal_cost``): lever = status quo + fiscal_scale x (package - status quo)
+    fiscal_scale: Annotated[float, Field(ge=0.0, le=1000.0)] = 1.0
+
+    @field_validator("adopt_from")
+    @classmethod
+    def _quarter(cls, v: str) -> str:
+        if not _QUARTER_RE.match(v):
+            raise ValueError(f"must be a quarter written YYYYQn, e.g. 2026Q1 (got {v!r})")
+        return v
+
+    def adopt_step(self, start_year: int) -> int:
+        """The model quarter (0 = Q1 of the start year) from which the package applies."""
+        y, q = _QUARTER_RE.match(self.adopt_from).groups()
+        return max(0, (int(y) - start_year) * 4 + int(q) - 1)
+
+
+class MIIT(Block):
+    """MIIT's national little-giant programme: a national-policy input, neither a city lever nor an
+    uncertainty. Batch sizes are MIIT's published lists (batches 1-7, 2019-2025)."""
+
+    batch_sizes: dict[int, Annotated[float, Field(ge=0.0)]]  # titles granted in each year's batch
+    batch_after: Annotated[float, Field(ge=0.0)]  # titles per batch after the last listed year (assumed)
+    validity_years: Annotated[int, Field(ge=1, le=10)]  # reviewed with the batch this many years later
+    review_growth_waived: list[Year]  # years whose review waives the 2-year growth test
+    min_revenue: dict[int, Annotated[float, Field(ge=0.0)]]  # from each year on: last-year revenue needed, M yuan
+    # single-region runs: the national merit bar of each year, from the calibrated national model
+    bar_file: str | None = None  # default configs/calibrated/national.yaml
+    fallback_bar: Annotated[float, Field(ge=0.0, le=200.0)] = 80.0  # T2 points, when there is no national model
+    # set per replication by the runner (a single-region run): the bar of each batch year
+    bar: dict[int, float] | None = None
+
+    def batch(self, year: int) -> float:
+        """Titles MIIT grants in ``year`` (0 before the first batch)."""
+        if year in self.batch_sizes:
+            return self.batch_sizes[year]
+        return self.batch_after if self.batch_sizes and year > max(self.batch_sizes) else 0.0
+
+    def min_revenue_in(self, year: int) -> float:
+        """Last-year revenue an applicant or reviewed little giant needs in ``year`` (M yuan)."""
+        floors = [v for y, v in sorted(self.min_revenue.items()) if y <= year]
+        return floors[-1] if floors else 0.0
 
 
 # --------------------------------------------------------------------------------- uncertainties
+def with_values(base: dict, values: dict[str, float]) -> dict:
+    """``base`` (a dumped block) with ``values`` set, a dotted name setting a nested entry
+    (``area_weight.beijing``, ``credit.interest_subsidy_demand``)."""
+    out = copy.deepcopy(base)
+    for name, v in values.items():
+        *parents, last = name.split(".")
+        node = out
+        for part in parents:
+            node = node.setdefault(part, {})
+        node[last] = v
+    return out
+
+
+def value_of(dumped: dict, name: str, default: float = 1.0) -> float:
+    """A (possibly dotted) parameter's value in a dumped block; a mapping's missing entry reads as ``default``."""
+    *parents, last = name.split(".")
+    node = dumped
+    for part in parents:
+        node = node[part]
+    return float(node.get(last, default))
+
+
 class Uncertainties(Block):
     """Behavioural and market parameters: plausible priors now, fitted by `sim calibrate` later."""
 
@@ -136,10 +216,13 @@ class Uncertainties(Block):
     niche_market_sigma: Annotated[float, Field(ge=0.0, le=3.0)] = 0.9
     apply_t1: Share = 0.25  # quarterly chance an eligible firm applies for T1
     apply_t2: Share = 0.45  # chance an eligible T1 firm applies in a yearly T2 batch
-    apply_t3: Share = 0.45  # chance an eligible T2 firm applies in a national T3 batch
+    apply_t3: Share = 0.45  # chance an eligible SRDI firm is nominated for MIIT's national batch
     accept_t2: Share = 0.75  # chance an eligible applicant passes municipal expert review
-    accept_t3: Share = 0.45  # chance an eligible applicant passes MIIT expert review (national quota)
-    review_noise_points: Annotated[float, Field(ge=0.0, le=30.0)] = 6.0
+    review_noise_points: Annotated[float, Field(ge=0.0, le=30.0)] = 6.0  # expert noise at review (points)
+    merit_noise_points: Annotated[float, Field(ge=0.0, le=30.0)] = 6.0  # MIIT experts' noise on a nominee's merit
+    # national model: an area's share of the pool is its GDP share x this weight (the rest of China
+    # takes what is left); a weight above 1 means more tech-based SMEs per unit of GDP
+    area_weight: dict[str, Annotated[float, Field(gt=0.0, le=10.0)]] = {}
     link_share: Share = 0.25  # share of firms supplying a local chain leader
     order_growth_effect: Annotated[float, Field(ge=0.0, le=1.0)] = 0.08  # extra growth, open orders
     spillover_capability: Annotated[float, Field(ge=0.0, le=1.0)] = 0.03  # per quarter, open data
@@ -151,6 +234,7 @@ class Uncertainties(Block):
     denied_growth_penalty: Annotated[float, Field(ge=0.0, le=1.0)] = 0.10
     voucher_capability: Annotated[float, Field(ge=0.0, le=10.0)] = 0.5  # capability per M yuan
     voucher_uptake: Share = 0.3
+    award_rd_share: Share = 0.5  # share of a first-recognition award spent on R&D (capability); the rest is cash
     listing_rate: Share = 0.03  # annual chance an eligible SRDI firm lists
 
 
@@ -218,12 +302,16 @@ class CreditBehaviour(Block):
     gap_buffer: NonNeg  # a firm short of cash asks for its gap plus this share of revenue
     investment_share: Pos  # a growth loan is this share of revenue
     boost_quarters: Annotated[int, Field(ge=0, le=40)]  # quarters a growth loan lifts growth
+    subsidy_quarters: Annotated[int, Field(ge=1, le=40)]  # 贴息 is paid on a new loan for this many quarters
     amortisation: Frac  # share of debt repaid each quarter, as cash allows
 
 
 class ExitBehaviour(Block):
     young_years: NonNeg  # firms younger than this fail more often ...
     young_multiplier: Annotated[float, Field(ge=1.0)]  # ... by this factor
+    size_elasticity: Annotated[float, Field(ge=0.0, le=2.0)]  # hazard x (revenue / size_pivot) ^ -elasticity
+    size_pivot: Pos  # M yuan: a firm of this revenue has the base hazard
+    size_floor: Pos  # M yuan: smaller firms are read as this small
     listing_min_tier: Tier  # lowest title a listing firm holds
     listing_min_revenue: NonNeg  # M yuan
 
@@ -251,6 +339,15 @@ class EntrantBehaviour(Block):
             raise ValueError(f"main_share_b: main_share_a + main_share_b must be at most 8 (the draws a firm has), "
                              f"got {self.main_share_a} + {self.main_share_b}")
         return self
+
+
+class AdminCosts(Block):
+    """What running a non-fiscal lever costs the government, M yuan (no lever is free by omission)."""
+
+    matchmaking_per_match: NonNeg  # per SME matched to a chain leader (供需对接)
+    auto_recognition_per_title: NonNeg  # per title granted without application (免申即享: data screening)
+    spot_check_per_firm: NonNeg  # per titled firm checked (有进有出)
+    openness_per_channel: NonNeg  # per chain leader, channel and area open in a quarter (platform, coordination)
 
 
 class BalanceBehaviour(Block):
@@ -294,6 +391,7 @@ class Behaviour(Block):
     exits: ExitBehaviour
     entrants: EntrantBehaviour
     balance: BalanceBehaviour
+    admin: AdminCosts
     t2_score: T2Score
     t3_shift: T3Shift
 
@@ -314,11 +412,17 @@ class Calendar(Block):
     t2_batch_quarter: Annotated[int, Field(ge=1, le=4)] = 4
     t3_first_year: Year = 2019  # 1st national batch of little giants
     t3_batch_quarter: Annotated[int, Field(ge=1, le=4)] = 3
-    # national little-giant batch sizes (MIIT notices, batches 1-5); MIIT's intake in a year scales
-    # with its batch size relative to the last listed year, which is also used for later years
-    t3_batch_sizes: dict[int, Annotated[float, Field(ge=0.0)]] = {
-        2019: 248, 2020: 1744, 2021: 2930, 2022: 4357, 2023: 3671,
-    }
+
+
+REST = "rest"  # the national model's area for the rest of China: its pool share is what is left
+
+
+class Area(Block):
+    """A region inside the national model (a city or province, or the rest of China)."""
+
+    name: str  # as in reported_figures.csv
+    label: str
+    gdp_share: Annotated[float, Field(gt=0.0, lt=1.0)]  # share of national GDP; with uncertainties.area_weight, of the pool
 
 
 class Region(Block):
@@ -332,6 +436,36 @@ class Region(Block):
     sme_revenue_cap: Annotated[float, Field(gt=0.0)] = 400.0  # outgrows SME size above this
     clusters: list[Cluster]
     calendar: Calendar = Calendar()
+    # the national model holds areas; their nominees compete for MIIT's batch. A region without
+    # areas is one area and meets MIIT's national merit bar (``miit``)
+    areas: list[Area] = []
+    focus: str | None = None  # the area whose adoption ``policy.adopted_by=region`` means (national model)
+    budget_scale: Annotated[float, Field(gt=0.0)] = 1.0  # its budgets are Chongqing's x this (pool size)
+    # simulate this fraction of the region's firms (pool, SRDI holders, entry and MIIT's batch alike);
+    # counts are as simulated: the calibration uses it to fit a large region fast and scales back up
+    population_scale: Annotated[float, Field(gt=0.0, le=1.0)] = 1.0
+
+    @property
+    def area_names(self) -> list[str]:
+        return [a.name for a in self.areas] or [self.name]
+
+    @property
+    def focus_area(self) -> int:
+        return self.area_names.index(self.focus) if self.focus else 0
+
+    @model_validator(mode="after")
+    def _areas(self) -> Region:
+        if self.areas:
+            total = sum(a.gdp_share for a in self.areas)
+            if abs(total - 1.0) > 1e-6:
+                raise ValueError(f"areas: gdp_share must sum to 1 over the areas, got {total:g}")
+            if len(set(self.area_names)) != len(self.areas):
+                raise ValueError("areas: names must be unique")
+            if REST not in self.area_names:
+                raise ValueError(f"areas: one area must be named {REST!r} (the rest of China)")
+        if self.focus is not None and self.focus not in self.area_names:
+            raise ValueError(f"focus: must be one of {', '.join(self.area_names)}, got {self.focus!r}")
+        return self
 
     @model_validator(mode="after")
     def _clusters(self) -> Region:
@@ -354,6 +488,12 @@ class Prior(Block):
     high: float
     scale: Literal["linear", "log"] = "linear"
 
+    def at(self, u: float) -> float:
+        """The value at quantile ``u`` of the prior (0.5: its median)."""
+        if self.scale == "log":
+            return float(10 ** (np.log10(self.low) + u * (np.log10(self.high) - np.log10(self.low))))
+        return float(self.low + u * (self.high - self.low))
+
     @model_validator(mode="after")
     def _range(self) -> Prior:
         if not self.low < self.high:
@@ -374,6 +514,7 @@ class Calibration(Block):
     file: str | None = None  # calibrated file; default configs/calibrated/<region>.yaml
     priors: dict[str, Prior] = {}  # fitted uncertainties; every other one stays at the region's value
     weights: dict[str, Annotated[float, Field(ge=0.0)]] = {}  # figure id in reported_figures -> weight (0 drops it)
+    area_figures: list[str] = []  # national model: ids of its areas' figures it fits too
     cutoff: _dt.date | None = None  # backtest: fit only figures dated up to this day
     particles: Annotated[int, Field(ge=10, le=100000)] = 100  # ABC-SMC population size
     generations: Annotated[int, Field(ge=1, le=100)] = 12  # at most this many ABC-SMC generations
@@ -391,16 +532,43 @@ class Calibration(Block):
 
     @model_validator(mode="after")
     def _priors(self) -> Calibration:
-        fields = Uncertainties.model_fields
         for name, prior in self.priors.items():
-            if name not in fields:
-                raise ValueError(f"priors.{name}: not an uncertainty; must be one of {', '.join(fields)}")
+            if name.split(".")[0] not in Uncertainties.model_fields:
+                raise ValueError(f"priors.{name}: not an uncertainty; must be one of "
+                                 f"{', '.join(Uncertainties.model_fields)} (area_weight.AREA for an area's weight)")
             for end in ("low", "high"):
                 try:
-                    Uncertainties(**{name: getattr(prior, end)})
+                    Uncertainties(**with_values({}, {name: getattr(prior, end)}))
                 except ValidationError as exc:
                     raise ValueError(f"priors.{name}.{end}: outside what uncertainties.{name} allows "
                                      f"({exc.errors()[0]['msg']})") from None
+        return self
+
+
+# ----------------------------------------------------------------------------------- lever effects
+class EffectPrior(Prior):
+    """What published evidence allows for one lever-effect parameter, and where that comes from."""
+
+    source: str
+
+
+class LeverEffects(Block):
+    """How strongly each lever works is not known, and no reported count pins it down: each
+    replication draws these parameters from their priors (the same draw in every package of a
+    sweep), so intervals include doubt about whether a lever works. ``median`` fixes them at their
+    prior medians; ``none`` keeps the values of uncertainties/ and behaviour/. The calibration fits
+    with the values of uncertainties/ and behaviour/, which are the prior medians."""
+
+    use: Literal["draw", "median", "none"] = "draw"
+    # name: an uncertainty (``rd_subsidy_response``) or a behaviour setting (``behaviour.credit.x``)
+    priors: dict[str, EffectPrior] = {}
+
+    @model_validator(mode="after")
+    def _names(self) -> LeverEffects:
+        for name in self.priors:
+            head = name.split(".")[0]
+            if head != "behaviour" and head not in Uncertainties.model_fields:
+                raise ValueError(f"priors.{name}: not an uncertainty or a behaviour.GROUP.NAME setting")
         return self
 
 
@@ -412,16 +580,23 @@ class Outcomes(Block):
 
 class SimConfig(Block):
     region: Region
-    policy: Policy = Policy()
+    policy: Policy = Policy()  # the package run
+    status_quo: Policy = Policy()  # what regions that do not adopt it keep (configs/policy/status_quo.yaml)
+    miit: MIIT
     uncertainties: Uncertainties = Uncertainties()
     behaviour: Behaviour
     outcomes: Outcomes = Outcomes()
     calibration: Calibration = Calibration()
+    lever_effects: LeverEffects = LeverEffects()
     scenario: Annotated[str, Field(min_length=1)] = "baseline"
     scenario_title: str = ""
     start_year: Annotated[int, Field(ge=2000, le=2100)] = 2018
     end_year: Annotated[int, Field(ge=2000, le=2100)] = 2030
     seed: Annotated[int, Field(ge=0)] = 0
+    # equal-cost comparison: every package's budget envelope is the status quo's plus this many M yuan
+    # a year from adoption, and its fiscal levers above the status quo are scaled up (policy.fiscal_scale)
+    # until they spend it, so packages with fiscal levers cost the same; null = packages as written
+    equal_cost: NonNeg | None = None
     replications: Annotated[int, Field(ge=1, le=10000)] = 1
     progress: bool = True
     # reported-figures CSV drawn on the charts, checked before anything is written; a relative path
@@ -430,6 +605,32 @@ class SimConfig(Block):
     # skip jobs whose output dir is already COMPLETE with an equal config (see sim.commands.run); how to run,
     # not what is run, so it is left out of the saved config.yaml
     resume: bool = Field(default=False, exclude=True)
+
+    @model_validator(mode="after")
+    def _adoption(self) -> SimConfig:
+        if self.policy.adopted_by == "nationwide" and not self.region.areas:
+            raise ValueError(f"policy.adopted_by: nationwide needs the national model (region=national), where every "
+                             f"region competes for MIIT's batch; a {self.region.name} run meets the national bar as given "
+                             "(got nationwide)")
+        unknown = [a for a in self.uncertainties.area_weight if a not in self.region.area_names]
+        if unknown:
+            raise ValueError(f"uncertainties.area_weight.{unknown[0]}: not an area of region {self.region.name} "
+                             f"(areas: {', '.join(self.region.area_names)})")
+        if self.region.areas and min(self.area_shares()) <= 0.0:
+            raise ValueError("uncertainties.area_weight: the named areas' weighted GDP shares leave no firms for "
+                             f"the rest of China (shares {[round(x, 3) for x in self.area_shares()]})")
+        return self
+
+    def area_shares(self) -> list[float]:
+        """Each area's share of the firm pool (and of its SRDI holders and entrants): its GDP share
+        times its ``uncertainties.area_weight`` (default 1); the area named ``rest`` takes what is
+        left. A region without areas is one area with share 1."""
+        if not self.region.areas:
+            return [1.0]
+        w = self.uncertainties.area_weight
+        shares = [0.0 if a.name == REST else a.gdp_share * w.get(a.name, 1.0) for a in self.region.areas]
+        rest = 1.0 - sum(shares)
+        return [rest if a.name == REST else x for a, x in zip(self.region.areas, shares)]
 
     @model_validator(mode="after")
     def _years(self) -> SimConfig:

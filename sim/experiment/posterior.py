@@ -21,12 +21,15 @@ import yaml
 
 from sim.core.errors import InputError
 from sim.core.paths import CALIBRATED_DIR, SIM_DIR, display, resolve_path
-from sim.core.schema import SimConfig, Uncertainties
+from sim.core.schema import SimConfig, Uncertainties, value_of, with_values
+from sim.experiment.effects import effect_values, with_effects
 from sim.experiment.store import write_text
 
 # child key of a replication's SeedSequence reserved for its posterior draw; the model spawns
 # children 0..len(STREAMS) from the same sequence, so this key never collides with a model stream
 DRAW_KEY = 0xCA11B
+# ... and for its draw of the national merit bar (single-region runs)
+BAR_KEY = 0xBA12
 # the package whose change means the simulator may give different results for the same parameters
 MODEL_PACKAGE = SIM_DIR / "model"
 
@@ -125,7 +128,7 @@ def _parse(data: Any, name: str, path: Path) -> Posterior:
     parts = data["particles"]
     if not isinstance(names, list) or not names or not isinstance(parts, dict):
         raise InputError(f"{name}: parameters must be a non-empty list and particles a mapping")
-    unknown = [n for n in names if n not in Uncertainties.model_fields]
+    unknown = [n for n in names if n.split(".")[0] not in Uncertainties.model_fields]
     if unknown:
         raise InputError(f"{name}: parameters: {unknown[0]!r} is not an uncertainty")
     missing = [c for c in ["weight", *names] if c not in parts]
@@ -143,7 +146,7 @@ def _parse(data: Any, name: str, path: Path) -> Posterior:
     for j, n in enumerate(names):
         for v in (vals[:, j].min(), vals[:, j].max()):
             try:
-                Uncertainties(**{n: float(v)})
+                Uncertainties(**with_values({}, {n: float(v)}))
             except Exception:
                 raise InputError(f"{name}: particles: {n} = {v:g} is outside what uncertainties.{n} allows") from None
     meta = {k: v for k, v in data.items() if k not in ("parameters", "particles")}
@@ -239,12 +242,77 @@ def set_by_hand(cfg: SimConfig, post: Posterior) -> list[str]:
     (e.g. ``uncertainties.failure_rate=0.1`` on the command line): those keep the run's value."""
     fitted_at = post.meta.get("region_values") or {}
     now = cfg.uncertainties.model_dump()
-    return [n for n in post.names if n in fitted_at and not np.isclose(now[n], fitted_at[n])]
+    return [n for n in post.names if n in fitted_at and not np.isclose(value_of(now, n), fitted_at[n])]
+
+
+# ------------------------------------------------------------------------- national merit bar
+@dataclass(frozen=True)
+class NationalBar:
+    """MIIT's merit bar of each batch year in the calibrated national model's posterior-predictive
+    runs (one trajectory per run, with the experts' noise that run used): how the rest of China's
+    nominees enter a single-region run."""
+
+    years: tuple[int, ...]
+    draws: np.ndarray  # (runs, years): merit of the last nominee admitted; -inf when nominees were short
+    noise: np.ndarray  # (runs,): merit_noise_points of each run
+    path: Path
+
+    def __hash__(self) -> int:
+        return id(self)
+
+    def draw_index(self, ss: np.random.SeedSequence) -> int:
+        """The trajectory replication ``ss`` meets: a draw from its own child key (not ``ss`` itself)."""
+        child = np.random.SeedSequence(ss.entropy, spawn_key=(*ss.spawn_key, BAR_KEY), pool_size=ss.pool_size)
+        return int(np.random.default_rng(child).integers(len(self.noise)))
+
+    def applied(self, cfg: SimConfig, i: int) -> SimConfig:
+        """``cfg`` meeting trajectory ``i``: its bar by year, and the experts' noise behind it."""
+        miit = cfg.miit.model_copy(update={"bar": {y: float(v) for y, v in zip(self.years, self.draws[i])}})
+        unc = cfg.uncertainties.model_copy(update={"merit_noise_points": float(self.noise[i])})
+        return cfg.model_copy(update={"miit": miit, "uncertainties": unc})
+
+
+def national_bar(cfg: SimConfig) -> NationalBar | None:
+    """The national bar a single-region run meets (None for the national model itself, or when no
+    calibrated national model with a bar exists: the run then meets ``miit.fallback_bar``)."""
+    if cfg.region.areas:
+        return None
+    path = resolve_path(cfg.miit.bar_file) if cfg.miit.bar_file else default_file("national")
+    if not path.exists():
+        if cfg.miit.bar_file:
+            raise InputError(f"miit.bar_file: {display(path)} does not exist")
+        return None
+    bar = load_posterior(path).meta.get("merit_bar")
+    if not isinstance(bar, dict):
+        if cfg.miit.bar_file:
+            raise InputError(f"miit.bar_file: {display(path)} holds no merit_bar (fit it with "
+                             "`python -m sim calibrate region=national`)")
+        return None
+    try:
+        draws = np.array(bar["draws"], dtype=float)
+        return NationalBar(tuple(int(y) for y in bar["years"]), draws, np.array(bar["noise"], dtype=float), path)
+    except (KeyError, TypeError, ValueError):
+        raise InputError(f"miit.bar_file: {display(path)}: merit_bar must hold years, draws and noise") from None
 
 
 def replication_parameters(cfg: SimConfig, seeds: list[np.random.SeedSequence]) -> tuple[list[SimConfig], pd.DataFrame]:
-    """Per replication: the config it runs (uncertainties from its posterior draw) and a table of
-    the parameters each replication used (source, particle index, values)."""
+    """Per replication: the config it runs (uncertainties from its posterior draw; in a single-region
+    run, the national bar trajectory it meets; its lever effects) and a table of what each
+    replication used. Lever effects are drawn last: they override a fitted value of the same name."""
+    cfgs, table = _posterior_draws(cfg, seeds)
+    bar = national_bar(cfg)
+    if bar is not None:
+        picks = [bar.draw_index(ss) for ss in seeds]
+        cfgs = [bar.applied(c, i) for c, i in zip(cfgs, picks)]
+        table = table.assign(bar_draw=picks, merit_noise_points=[float(bar.noise[i]) for i in picks])
+    effects = [effect_values(cfg, ss) for ss in seeds]
+    if effects and effects[0]:
+        cfgs = [with_effects(c, e) for c, e in zip(cfgs, effects)]
+        table = pd.concat([table, pd.DataFrame(effects).add_prefix("effect:")], axis=1)
+    return cfgs, table
+
+
+def _posterior_draws(cfg: SimConfig, seeds: list[np.random.SeedSequence]) -> tuple[list[SimConfig], pd.DataFrame]:
     post = resolve(cfg)
     if post is None:
         table = pd.DataFrame({"replication": range(len(seeds)), "source": "region values", "particle": -1})
@@ -259,8 +327,8 @@ def replication_parameters(cfg: SimConfig, seeds: list[np.random.SeedSequence]) 
         else:
             i = post.draw_index(ss)
             params, source = post.particle(i), "posterior draw"
-        params.update({n: base[n] for n in by_hand})
-        unc = type(cfg.uncertainties).model_validate({**base, **params})
+        params.update({n: value_of(base, n) for n in by_hand})
+        unc = type(cfg.uncertainties).model_validate(with_values(base, params))
         cfgs.append(cfg.model_copy(update={"uncertainties": unc}))
         rows.append({"replication": k, "source": source, "particle": i, **params})
     return cfgs, pd.DataFrame(rows)

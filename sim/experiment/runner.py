@@ -18,9 +18,14 @@ import numpy as np
 import pandas as pd
 from tqdm import tqdm
 
+from sim.core.errors import InputError
+from sim.core.outcomes import BUDGETED
 from sim.core.schema import SimConfig
 from sim.experiment.posterior import replication_parameters, resolve, set_by_hand, staleness
+from sim.model.levers import Levers, fiscal_deltas
 from sim.model.model import SMEModel
+
+QUARTERS = 4
 
 log = logging.getLogger("sim")
 
@@ -29,11 +34,17 @@ def replication_seeds(seed: int, n: int) -> list[np.random.SeedSequence]:
     return np.random.SeedSequence(seed).spawn(n)
 
 
+REVIEW_COLUMNS = ["year", "tier", "cohort", "due", "renewed"]
+
+
 def run_one(cfg: SimConfig, seed: np.random.SeedSequence | int) -> pd.DataFrame:
-    """One simulated history: the DataCollector's quarterly model-level series."""
+    """One simulated history: the DataCollector's quarterly model-level series; the little-giant
+    reviews by year and cohort ride along in ``attrs["reviews"]``."""
     model = SMEModel(cfg, seed)
     model.run()
-    return model.datacollector.get_model_vars_dataframe().reset_index(drop=True)
+    df = model.datacollector.get_model_vars_dataframe().reset_index(drop=True)
+    df.attrs["reviews"] = list(model.review_log)  # plain tuples: pandas compares attrs when it joins frames
+    return df
 
 
 def run_replications(cfg: SimConfig, progress: bool | None = None) -> pd.DataFrame:
@@ -47,13 +58,61 @@ def run_replications(cfg: SimConfig, progress: bool | None = None) -> pd.DataFra
                     post.path, why, cfg.region.name)
     if post is not None and set_by_hand(cfg, post):
         log.info("set by hand, not drawn from the posterior: %s", ", ".join(set_by_hand(cfg, post)))
-    frames = []
+    frames, reviews = [], []
     bar = tqdm(seeds, desc=f"{cfg.region.name}/{cfg.scenario}", unit="rep", file=sys.stderr,
                disable=not show or cfg.replications < 2, leave=False)
     for k, ss in enumerate(bar):
         df = run_one(cfgs[k], ss)
+        reviews.append(pd.DataFrame(df.attrs.pop("reviews"), columns=REVIEW_COLUMNS).assign(replication=k))
         df.insert(0, "replication", k)
         frames.append(df)
     out = pd.concat(frames, ignore_index=True)
     out.attrs["parameters"] = parameters
+    rev = pd.concat(reviews, ignore_index=True)
+    out.attrs["reviews"] = rev[["replication", *REVIEW_COLUMNS]]
     return out
+
+
+# ------------------------------------------------------------------------------ equal cost
+MAX_DOUBLINGS = 8  # fiscal_scale up to 2^8: a package whose claims cannot fill the envelope by then is flagged
+BINDING = 0.995  # spending at or above this share of the envelope in every year from adoption: it binds
+
+
+def run_equal_cost(cfg: SimConfig, progress: bool | None = None) -> tuple[pd.DataFrame, dict]:
+    """The package at equal cost: its budget envelope is the status quo's plus ``equal_cost`` M yuan
+    a year from adoption, and its fiscal levers above the status quo are scaled (``policy.fiscal_scale``
+    1, 2, 4, ...) until its claims fill that envelope in every year from adoption, so that it spends
+    exactly the envelope (claims beyond it are paid pro rata). Returns the replications at that
+    scale and what was found (scale, whether the envelope binds, why not)."""
+    sq_budget = cfg.status_quo.subsidies.annual_budget
+    if sq_budget is None:
+        raise InputError("equal_cost: needs a status-quo budget envelope (status_quo.subsidies.annual_budget)")
+    envelope = sq_budget + cfg.equal_cost
+    if not any(fiscal_deltas(cfg.policy, cfg.status_quo).values()):
+        info = {"fiscal_scale": 1.0, "binding": False, "envelope": envelope,
+                "note": "no fiscal lever above the status quo: this package cannot spend the envelope"}
+        return run_replications(cfg, progress), info
+    subsidies = cfg.policy.subsidies.model_copy(update={"annual_budget": envelope})
+    scale = 1.0
+    for _ in range(MAX_DOUBLINGS + 1):
+        policy = cfg.policy.model_copy(update={"subsidies": subsidies, "fiscal_scale": scale})
+        run = run_replications(cfg.model_copy(update={"policy": policy}), progress)
+        if _binds(cfg, run, envelope):
+            return run, {"fiscal_scale": scale, "binding": True, "envelope": envelope, "note": ""}
+        scale *= 2.0
+    return run, {"fiscal_scale": scale / 2.0, "binding": False, "envelope": envelope,
+                 "note": f"claims fall short of the envelope even at {scale / 2:g}x its fiscal levers"}
+
+
+def _binds(cfg: SimConfig, run: pd.DataFrame, envelope: float) -> bool:
+    """Whether the median replication spends every envelope in every full year from adoption: the
+    adopting areas' (``envelope``) and the others' (the status quo's), at the region's scale."""
+    start = cfg.policy.adopt_step(cfg.start_year)
+    first_year = cfg.start_year + -(-start // QUARTERS)  # the first year the package runs all of
+    budgeted = [f"spend_{i}" for i in BUDGETED]
+    spent = run[run["year"] >= first_year].groupby(["replication", "year"])[budgeted].sum().sum(axis=1)
+    shares = np.array(cfg.area_shares())
+    adopts = Levers(cfg).adopts
+    envelopes = np.where(adopts, envelope, cfg.status_quo.subsidies.annual_budget)
+    limit = float((envelopes * shares).sum()) * cfg.region.budget_scale * cfg.region.population_scale
+    return bool((spent.groupby("year").median() >= BINDING * limit).all())

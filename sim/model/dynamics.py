@@ -15,7 +15,7 @@ import numba
 import numpy as np
 
 from sim.model.draws import normal, normal_pair, uniform
-from sim.model.firms import EXIT_CAUSES, FAILED, LISTED, OUTGREW
+from sim.model.firms import ALIVE, EXIT_CAUSES, FAILED, GRADUATED, IN_POOL, LISTED, LISTED_FIRM, OUTGREW
 from sim.model.policies import chain_leaders, subsidies
 from sim.model.rules import N_TIERS
 from sim.model.units import QUARTER, QUARTERS_PER_YEAR, SQRT_QUARTER
@@ -35,10 +35,10 @@ def grow(model: World) -> None:
     f, unc, live = model.firms, model.unc, model.live
     terms = subsidies.rd_subsidy_terms(model)
     claims = _choose_rd(live, model.qkey("rd"), terms, f.cols, model.params)
-    paid_rd = model.government.pay("rd_subsidy", claims)
+    paid_rd = subsidies.pay(model, "rd_subsidy", "subsidies.rd_subsidy_rate", live, claims)
     voucher = subsidies.pay_digital_vouchers(model)
-    data = unc.spillover_capability * chain_leaders.open_flags(model, "open_data")
-    orders = unc.order_growth_effect * chain_leaders.open_flags(model, "open_orders")
+    data = unc.spillover_capability * chain_leaders.open_flags(model, "data")
+    orders = unc.order_growth_effect * chain_leaders.open_flags(model, "orders")
     keys = GrowthKeys(model.qkey("ip"), model.qkey("institution"), model.qkey("high_tech"), model.qkey("shocks"))
     _grow(live, model.quarter, keys, Received(paid_rd, voucher, data, orders), f.cols, model.params)
 
@@ -50,21 +50,23 @@ def _choose_rd(live, qk_rd, terms, c, p):
     claims = np.zeros(live.size)
     for j in range(live.size):
         i = live[j]
+        a = c.area[i]
         target = c.rd_propensity[i] * np.exp(p.rd_target_noise_sd * normal(qk_rd, i))
-        covered = terms.rate > 0.0 and c.tier[i] >= terms.min_tier
+        covered = terms.rate[a] > 0.0 and c.tier[i] >= terms.min_tier[a]
         if covered:
-            target *= terms.boost
+            target *= terms.boost[a]
         adj = p.rd_adjustment
         rd = min(max((1.0 - adj) * c.rd_intensity[i] + adj * target, 0.0), p.rd_max_intensity)
         c.rd_intensity[i] = rd
         if covered:
-            claims[j] = terms.rate * rd * c.revenue[i] * QUARTER
+            claims[j] = terms.rate[a] * rd * c.revenue[i] * QUARTER
     return claims
 
 
 @numba.njit(cache=True)
-def _leader_value(table, leader):
-    return table[leader] if leader >= 0 else 0.0
+def _leader_value(table, leader, area):
+    """What the firm's chain leader's open channel gives it (``table[leader, area]``), 0 if unlinked."""
+    return table[leader, area] if leader >= 0 else 0.0
 
 
 @numba.njit(cache=True)
@@ -79,7 +81,7 @@ def _grow(live, q, keys, got, c, p):
         cap = _capability_and_ip(i, j, rd, rd_spend_q, keys, got, c, p)
         # revenue: own trend, capability, chain-leader orders, credit
         g = (c.growth_own[i] + p.capability_growth_effect * (min(cap, p.capability_growth_cap) - 1.0)
-             + _leader_value(got.orders, c.leader[i]))
+             + _leader_value(got.orders, c.leader[i], c.area[i]))
         if c.boost_until[i] >= q:
             g += p.loan_growth_effect
         if c.distressed[i]:
@@ -99,7 +101,7 @@ def _capability_and_ip(i, j, rd, rd_spend_q, keys, got, c, p):
     decay = p.capability_decay
     cap = (c.capability[i] * (1.0 - decay) + rd * (decay / p.capability_typical_rd)
            + p.voucher_capability * got.voucher[j])
-    cap += _leader_value(got.data, c.leader[i])
+    cap += _leader_value(got.data, c.leader[i], c.area[i])
     lam = p.ip_per_rd_million * rd_spend_q * (p.capability_ip_base + p.capability_ip_slope * min(cap, p.capability_ip_cap))
     if uniform(keys.ip, i) < -np.expm1(-lam):
         c.ip[i] += 1
@@ -112,51 +114,79 @@ def _capability_and_ip(i, j, rd, rd_spend_q, keys, got, c, p):
 
 
 def exits(model: World) -> None:
-    """Failure (higher when distressed or young), outgrowing SME size, listing (SRDI firms only)."""
+    """Failure (more likely when distressed, young or small); leaving the SME pool by outgrowing SME
+    size or listing (SRDI firms only), a titled firm keeping its title to its next review; and firms
+    out of the pool that hold no title (any more) leave."""
     f, p, q = model.firms, model.params, model.quarter
     base = 1.0 - (1.0 - p.failure_rate) ** QUARTER
     mult, young = p.distress_failure_multiplier, p.exits_young_multiplier
     # hazard by [young, distressed]: base x young-firm multiplier x distress multiplier
     hazards = np.array([[base * 1.0 * 1.0, base * mult * 1.0], [base * 1.0 * young, base * mult * young]])
     keys = ExitKeys(model.qkey("failure"), model.qkey("listing"))
-    n_stay, gone, cause = _exit(model.live, q, keys, hazards, f.cols, p)
+    n_stay, gone, cause, event, kind = _exit(model.live, q, keys, hazards, f.cols, p)
     model.keep_live(n_stay)
-    for code, name in EXIT_CAUSES.items():
-        idx = gone[cause == code]
-        tiers = np.bincount(f.tier[idx], minlength=N_TIERS)
+    c = model.counters
+    for code, name in ((FAILED, "failed"), (OUTGREW, "outgrew"), (LISTED, "listed")):
+        who = event[kind == code]  # failures, and firms leaving the pool (titles kept) this quarter
+        tiers = np.bincount(f.tier[who], minlength=N_TIERS)
         for t in range(N_TIERS):
-            model.counters[f"{name}_T{t}"] += int(tiers[t])
-        model.counters[name] += len(idx)
-        f.remove(idx, q, code)
+            c[f"{name}_T{t}"] += int(tiers[t])
+        c[name] += len(who)
+    c["left"] += int((cause != FAILED).sum())
+    for code in EXIT_CAUSES:
+        f.remove(gone[cause == code], q, code)
 
 
 @numba.njit(cache=True)
 def _exit(live, q, keys, hazards, c, p):
-    """Each alive firm fails, else outgrows SME size, else lists, else stays. Survivors are moved to
-    the front of ``live`` in order; returns their number and the leavers' slots and causes."""
+    """Each alive firm fails, else leaves the pool (outgrows SME size, else lists), else, out of the
+    pool without a title, leaves the model. Survivors are moved to the front of ``live`` in order;
+    returns their number, the leavers' slots and causes, and this quarter's events and their kinds."""
     gone = np.empty(live.size, dtype=live.dtype)
     cause = np.empty(live.size, dtype=np.int8)
-    n_stay = n_gone = 0
+    event = np.empty(live.size, dtype=live.dtype)
+    kind = np.empty(live.size, dtype=np.int8)
+    n_stay = n_gone = n_event = 0
     young_quarters = QUARTERS_PER_YEAR * p.exits_young_years
     p_list = p.listing_rate / QUARTERS_PER_YEAR
     for j in range(live.size):
         i = live[j]
-        young = c.born_step[i] > q - young_quarters  # younger than exits_young_years
-        k = 0
-        if uniform(keys.failure, i) < hazards[int(young), int(c.distressed[i])]:
-            k = FAILED
-        elif c.revenue[i] >= p.sme_revenue_cap:
-            k = OUTGREW
-        elif (c.tier[i] >= p.exits_listing_min_tier and c.revenue[i] >= p.exits_listing_min_revenue
-              and uniform(keys.listing, i) < p_list):
-            k = LISTED
-        if k == 0:
+        k = _event(i, q, young_quarters, p_list, keys, hazards, c, p)
+        if k != ALIVE:
+            event[n_event], kind[n_event] = i, k
+            n_event += 1
+            if k != FAILED and c.tier[i] > 0:
+                c.status[i] = GRADUATED if k == OUTGREW else LISTED_FIRM  # keeps its title
+                k = ALIVE
+        elif c.status[i] != IN_POOL and c.tier[i] == 0:
+            k = OUTGREW if c.status[i] == GRADUATED else LISTED  # its title lapsed: it leaves
+        if k == ALIVE:
             live[n_stay] = i
             n_stay += 1
         else:
             gone[n_gone], cause[n_gone] = i, k
             n_gone += 1
-    return n_stay, gone[:n_gone], cause[:n_gone]
+    return n_stay, gone[:n_gone], cause[:n_gone], event[:n_event], kind[:n_event]
+
+
+@numba.njit(cache=True)
+def _event(i, q, young_quarters, p_list, keys, hazards, c, p):
+    """What happens to firm ``i`` this quarter: it fails (hazard falling with size:
+    (revenue / pivot) ^ -elasticity), or leaves the SME pool (outgrows it, or lists), or nothing."""
+    young = c.born_step[i] > q - young_quarters  # younger than exits_young_years
+    size = (max(c.revenue[i], p.exits_size_floor) / p.exits_size_pivot) ** -p.exits_size_elasticity
+    if uniform(keys.failure, i) < hazards[int(young), int(c.distressed[i])] * size:
+        return FAILED
+    if c.status[i] != IN_POOL:
+        return ALIVE
+    if c.revenue[i] >= p.sme_revenue_cap:
+        return OUTGREW
+    # ``&``, not ``and``: numba's short-circuit over two fields of these large structs compiles to a
+    # loop ~25x slower (measured); the listing draw is the firm's own, so drawing it always changes nothing
+    if ((c.tier[i] >= p.exits_listing_min_tier) & (c.revenue[i] >= p.exits_listing_min_revenue)
+            & (uniform(keys.listing, i) < p_list)):
+        return LISTED
+    return ALIVE
 
 
 def entries_this_year(model: World, year: int) -> float:
@@ -167,12 +197,15 @@ def entries_this_year(model: World, year: int) -> float:
 
 
 def entry(model: World) -> None:
+    """New firms of the quarter, area by area (Poisson around each area's share of the region's entry)."""
     rng = model.streams["entry"]
     year, _ = model.calendar.year_quarter(model.quarter)
-    k = int(rng.poisson(entries_this_year(model, year) / QUARTERS_PER_YEAR))
-    s = model.firms.add(k, model.quarter + 1, model.keys["entrants"], rng)
-    model.append_live(s.start, s.stop)
-    model.counters["entered"] += k
+    per_quarter = entries_this_year(model, year) * model.region.population_scale / QUARTERS_PER_YEAR
+    for a, share in enumerate(model.area_shares):
+        k = int(rng.poisson(per_quarter * share))
+        s = model.firms.add(k, model.quarter + 1, model.keys["entrants"], rng, area=a)
+        model.append_live(s.start, s.stop)
+        model.counters["entered"] += k
 
 
 def close_year(model: World) -> None:

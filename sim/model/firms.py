@@ -23,10 +23,15 @@ from sim.model.units import EPS, QUARTER, QUARTERS_PER_YEAR
 # exit causes
 ALIVE, FAILED, OUTGREW, LISTED = 0, 1, 2, 3
 EXIT_CAUSES = {FAILED: "failed", OUTGREW: "outgrew", LISTED: "listed"}
+# where a living firm stands: in the SME pool; or out of it, keeping its title to its next review,
+# because it outgrew SME size or listed (seed 002: listed SRDI firms are still counted as SRDI)
+IN_POOL, GRADUATED, LISTED_FIRM = 0, 1, 2
 
 COLUMNS: dict[str, tuple[type, float | int | bool]] = {
     # name: (dtype, value of an empty slot)
     "alive": (np.bool_, False),
+    "area": (np.int8, 0),  # the region (area of the national model) the firm is in
+    "status": (np.int8, IN_POOL),  # IN_POOL, GRADUATED (outgrew SME size, titled) or LISTED_FIRM
     "born_step": (np.int32, 0),  # quarter of entry (negative for firms older than the run)
     "exit_step": (np.int32, -1),
     "exit_cause": (np.int8, ALIVE),
@@ -56,8 +61,13 @@ COLUMNS: dict[str, tuple[type, float | int | bool]] = {
     "title_granted": (np.int32, -1),  # quarter its current validity began (grant or renewal)
     "title_expiry": (np.int32, -1),  # quarter its current title expires and is reviewed
     "awarded": (np.int8, 0),  # bit k set: first-recognition award for tier k paid
+    "lost_step": (np.int32, -1),  # quarter it last lost a title at review or in a spot check ...
+    "lost_tier": (np.int8, 0),  # ... and the tier it lost (not re-granted in that quarter's batch)
+    "t3_cohort": (np.int16, 0),  # year of its first little-giant batch (0 if never one)
     "distressed": (np.bool_, False),  # short of cash after credit this quarter
     "boost_until": (np.int32, -1),  # a growth loan lifts growth until this quarter
+    "subsidised_debt": (np.float64, 0.0),  # principal of new policy loans under 贴息, M yuan ...
+    "subsidy_end": (np.int32, -1),  # ... paid until this quarter
 }
 
 
@@ -185,14 +195,14 @@ class FirmPopulation:
             setattr(self, name, col)
         self._cap = new_cap
 
-    def add(self, k: int, step: int, key: np.uint64, rng: np.random.Generator,
+    def add(self, k: int, step: int, key: np.uint64, rng: np.random.Generator, area: int = 0,
             age_years: np.ndarray | None = None) -> slice:
         """Create ``k`` new firms drawn from the region's entrant distribution; return their slots.
 
         Each entrant's attributes are its own draws, keyed by ``key`` (the model's ``entrants`` key),
         the attribute and its slot (``sim.model.draws``); only its stock of IP (a Poisson count) comes
-        from ``rng``. A linked entrant supplies a leader of its cluster. ``age_years`` (default 0)
-        backdates firms already in business when the run starts."""
+        from ``rng``. A linked entrant supplies a leader of its cluster. Entrants join ``area``;
+        ``age_years`` (default 0) backdates firms already in business when the run starts."""
         self._reserve(k)
         s = slice(self.n, self.n + k)
         self.n += k
@@ -200,6 +210,7 @@ class FirmPopulation:
             return s
         age_years = np.zeros(k) if age_years is None else age_years
         self.alive[s] = True
+        self.area[s] = area
         self.born_step[s] = step - np.round(age_years * QUARTERS_PER_YEAR).astype(np.int32)
         _entrant_state(key, s.start, s.stop, self.clusters, self.p, self.cols)
         if age_years.any():
@@ -221,7 +232,7 @@ class FirmPopulation:
                              & (uniforms(key, ENTRANT_HIGH_TECH, 0, slots) < p.entrants_initial_high_tech_share))
 
     def remove(self, idx: np.ndarray, step: int, cause: int) -> None:
-        """Firms leave the SME pool (failure, outgrowing SME size, listing); their titles go with them."""
+        """Firms leave the model: they failed, or left the SME pool (outgrew it or listed) holding no title."""
         self.alive[idx] = False
         self.exit_step[idx] = step
         self.exit_cause[idx] = cause

@@ -9,11 +9,14 @@ import mesa
 import numpy as np
 
 from sim.core.outcomes import INSTRUMENTS
-from sim.model.units import EPS
+from sim.model.units import QUARTERS_PER_YEAR
 
 
 class ChainLeader(mesa.Agent):
-    """A large firm (e.g. Changan, Seres, BOE) that may open orders, data and receivables to its SMEs."""
+    """A large firm (e.g. Changan, Seres, BOE) that may open orders, data and receivables to its SMEs.
+
+    Each quarter it draws one number per channel; it opens the channel to the SMEs of an area when
+    the draw is below that area's openness lever, so a leader is more open where policy pushes it."""
 
     CHANNELS = ("orders", "data", "receivables")  # drawn in this order each quarter
 
@@ -21,22 +24,20 @@ class ChainLeader(mesa.Agent):
         super().__init__(model)
         self.name = name
         self.cluster = cluster
-        self.open_orders = False
-        self.open_data = False
-        self.open_receivables = False
+        self.draw = dict.fromkeys(self.CHANNELS, 1.0)
 
     def decide_openness(self) -> None:
-        """Each quarter, open each channel with the probability the openness lever sets."""
-        lever = self.model.policy.chain_leaders
-        u_orders, u_data, u_receivables = self.model.streams["leaders"].random(len(self.CHANNELS))
-        self.open_orders = bool(u_orders < lever.orders_openness)
-        self.open_data = bool(u_data < lever.data_openness)
-        self.open_receivables = bool(u_receivables < lever.receivables_openness)
+        self.draw = dict(zip(self.CHANNELS, self.model.streams["leaders"].random(len(self.CHANNELS))))
+
+    def open_in(self, channel: str, openness: np.ndarray) -> np.ndarray:
+        """Whether ``channel`` is open to each area's SMEs this quarter (``openness`` per area)."""
+        return self.draw[channel] < openness
 
 
 class Lender(mesa.Agent):
-    """The banking system as one lender: scores applications on financial and non-financial signals,
-    approves stochastically, and rations by score when new lending would exceed its capacity."""
+    """The banking system of an area as one lender: scores applications on financial and
+    non-financial signals, approves stochastically, and rations by score when new lending would
+    exceed the area's capacity."""
 
     def approve(self, logit: np.ndarray, amount: np.ndarray, u: np.ndarray, capacity: float) -> np.ndarray:
         approved = u < 1.0 / (1.0 + np.exp(-logit))
@@ -47,56 +48,129 @@ class Lender(mesa.Agent):
             approved[order[within]] = True
         return approved
 
+    def approve_by_area(self, area: np.ndarray, logit: np.ndarray, amount: np.ndarray, u: np.ndarray,
+                        capacity: np.ndarray) -> np.ndarray:
+        """``approve`` within each area's capacity (``capacity[a]``; ``area`` per application)."""
+        if capacity.size == 1:
+            return self.approve(logit, amount, u, float(capacity[0]))
+        ok = np.zeros(len(logit), dtype=bool)
+        for a in np.unique(area):
+            at = area == a
+            ok[at] = self.approve(logit[at], amount[at], u[at], float(capacity[a]))
+        return ok
+
 
 class MunicipalGovernment(mesa.Agent):
-    """Pays subsidies and awards from a yearly budget and keeps the ledger by instrument.
+    """An area's government: pays subsidies, awards and interest subsidies from its yearly budget
+    envelopes, books administrative costs, and keeps the ledger by instrument.
 
-    When a payment would overrun the budget, every claimant of that payment gets the same share of
-    its claim (pro rata), so spending never exceeds a budget that is set."""
+    Two envelopes: the status quo's programmes draw on ``base_budget``; what a package adds above
+    the status quo (a higher rate, a larger award, a new instrument) draws on ``extra_budget``, as a
+    city funds a new programme line. A quarter may spend its share of a year's envelope plus what
+    earlier quarters of the year left; claims beyond that are paid pro rata, so spending never
+    exceeds a budget that is set (``None``: no cap). Administrative costs are booked, not rationed."""
 
-    def __init__(self, model: mesa.Model, annual_budget: float | None) -> None:
+    def __init__(self, model: mesa.Model, area: int) -> None:
         super().__init__(model)
-        self.annual_budget = annual_budget
-        self.spent_this_year = 0.0
+        self.area = area
+        self.base_budget: float | None = None
+        self.extra_budget: float | None = 0.0
+        self.spent = {"base": 0.0, "extra": 0.0}  # this year
+        self.quarter_of_year = 1
         self.quarter_spending = dict.fromkeys(INSTRUMENTS, 0.0)
-        self.funding_ratio = 1.0  # share of last claims paid: firms expect it next quarter
+        self.funding_ratio = 1.0  # share of last R&D-subsidy claims paid: firms expect it next quarter
 
-    def new_quarter(self, first_of_year: bool) -> None:
-        if first_of_year:
-            self.spent_this_year = 0.0
+    @property
+    def annual_budget(self) -> float | None:
+        """Both envelopes together (None when either is uncapped)."""
+        if self.base_budget is None or self.extra_budget is None:
+            return None
+        return self.base_budget + self.extra_budget
+
+    @property
+    def spent_this_year(self) -> float:
+        return self.spent["base"] + self.spent["extra"]
+
+    def new_quarter(self, quarter_of_year: int) -> None:
+        if quarter_of_year == 1:
+            self.spent = {"base": 0.0, "extra": 0.0}
+        self.quarter_of_year = quarter_of_year
         self.quarter_spending = dict.fromkeys(INSTRUMENTS, 0.0)
 
-    def pay(self, instrument: str, claims: np.ndarray) -> np.ndarray:
-        """What each (non-negative) claim is paid; the claims themselves when paid in full."""
-        total = float(claims.sum())
-        if total <= 0.0:
-            return claims
-        ratio = 1.0
-        if self.annual_budget is not None:
-            remaining = max(self.annual_budget - self.spent_this_year, 0.0)
-            ratio = min(1.0, remaining / total)
-        paid = claims if ratio == 1.0 else claims * ratio
-        spent = total if ratio == 1.0 else float(paid.sum())
-        self.spent_this_year += spent
+    def book(self, instrument: str, amount: float) -> None:
+        """A cost paid whatever the budget (administration)."""
+        self.quarter_spending[instrument] += amount
+
+    def pay(self, instrument: str, claims: np.ndarray, sq_share: float = 1.0) -> np.ndarray:
+        """What each (non-negative) claim is paid: the status quo's ``sq_share`` of it from the base
+        envelope, the rest (what the package adds) from the extra one."""
+        paid = claims * sq_share * self._ratio("base", float(claims.sum()) * sq_share)
+        if sq_share < 1.0:
+            paid = paid + claims * (1.0 - sq_share) * self._ratio("extra", float(claims.sum()) * (1.0 - sq_share))
+        spent = float(paid.sum())
         self.quarter_spending[instrument] += spent
         if instrument == "rd_subsidy":
-            self.funding_ratio = ratio
+            total = float(claims.sum())
+            self.funding_ratio = spent / total if total > 0.0 else 1.0
         return paid
+
+    def _ratio(self, envelope: str, total: float) -> float:
+        """The share of ``total`` claims on an envelope it can pay now; books what it pays."""
+        if total <= 0.0:
+            return 1.0
+        budget = self.base_budget if envelope == "base" else self.extra_budget
+        ratio = 1.0
+        if budget is not None:
+            allowance = budget * self.quarter_of_year / QUARTERS_PER_YEAR
+            ratio = min(1.0, max(allowance - self.spent[envelope], 0.0) / total)
+        self.spent[envelope] += ratio * total
+        return ratio
+
+
+def pay_by_area(governments: list[MunicipalGovernment], area: np.ndarray, instrument: str,
+                claims: np.ndarray, sq_share: np.ndarray | None = None) -> np.ndarray:
+    """Each claim paid by the government of the claimant's area (``area`` per claim); ``sq_share``
+    (per area) is the status quo's part of the instrument there."""
+    share = np.ones(len(governments)) if sq_share is None else sq_share
+    if len(governments) == 1:
+        return governments[0].pay(instrument, claims, float(share[0]))
+    paid = np.zeros_like(claims)
+    for g in governments:
+        at = area == g.area
+        if at.any():
+            paid[at] = g.pay(instrument, claims[at], float(share[g.area]))
+    return paid
 
 
 class MIIT(mesa.Agent):
-    """The national ministry: grants little-giant (T3) titles in yearly batches and reviews the batch
-    from ``validity`` years earlier together with each new batch (their expiry falls in that quarter)."""
+    """The national ministry: grants little-giant (T3) titles in yearly national batches of a fixed
+    number of titles and reviews the batch from ``validity`` years earlier together with each new one.
+
+    Provinces nominate their eligible applicants; MIIT takes the best by merit (the firm's criteria
+    score plus its experts' noise). In the national model every area's nominees compete for the
+    batch; a single-region run meets the national merit bar of the year (``miit.bar``), which is how
+    the rest of China's nominees enter it."""
+
+    def __init__(self, model: mesa.Model) -> None:
+        super().__init__(model)
+        cfg = model.cfg
+        self.rules = cfg.miit
+        self.competes = bool(cfg.region.areas)  # the whole nation's nominees are in this model
+        self.scale = cfg.region.population_scale
+        self.bar = np.nan  # this year's bar (the merit of the last nominee admitted), for the record
+        self.batch_size = 0.0  # this year's national batch (titles)
 
     def batch_due(self, step: int) -> bool:
         return self.model.calendar.t3_batch(step)
 
-    def pass_probability(self, year: int, accept: float) -> float:
-        """Chance an eligible nominee passes: ``accept`` at the reference batch size, scaled by the
-        size of this year's national batch (the ministry's quota ramped up from 248 firms in 2019)."""
-        sizes = self.model.region.calendar.t3_batch_sizes
-        if not sizes:
-            return accept
-        ref_year = max(sizes)
-        size = sizes.get(year, sizes[ref_year] if year > ref_year else 0.0)
-        return min(1.0, accept * size / max(sizes[ref_year], EPS))
+    def select(self, nominees: np.ndarray, merit: np.ndarray, year: int) -> np.ndarray:
+        """The nominees MIIT admits in ``year``'s batch."""
+        self.batch_size = self.rules.batch(year)
+        if not self.competes:
+            self.bar = self.rules.fallback_bar if self.rules.bar is None else self.rules.bar.get(year, np.inf)
+            return nominees[merit >= self.bar]
+        titles = int(round(self.batch_size * self.scale))
+        order = np.argsort(-merit, kind="stable")[:titles]
+        # the bar: the merit of the last nominee admitted; -inf when nominees were short of the batch
+        self.bar = float(merit[order[-1]]) if titles and len(order) == titles else -np.inf
+        return nominees[order]

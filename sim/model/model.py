@@ -3,11 +3,16 @@
 A quarter, in order:
 1. chain leaders decide what they open (orders, data, receivables); matchmaking links new suppliers;
 2. firms grow: R&D (after subsidy), vouchers, capability and IP, revenue, cash;
-3. firms short of cash, or wanting to invest, apply for credit; the lender decides;
-4. titles reaching their validity are reviewed; 有进有出 spot checks; recognitions due this quarter
-   (T1 continuous, T2 and T3 batches) with first-recognition awards;
-5. failures, outgrowing SME size, listings; new firms enter; year-end bookkeeping in Q4;
+3. firms short of cash, or wanting to invest, apply for credit; each area's lender decides;
+4. titles reaching their validity are reviewed (municipal titles by the city, little giants by
+   MIIT); 有进有出 spot checks; recognitions due this quarter (T1 continuous, the municipal T2 batch,
+   MIIT's national T3 batch) with first-recognition awards;
+5. failures; firms outgrowing SME size or listing leave the SME pool (a titled firm keeps its title
+   to its next review); firms out of the pool without a title leave; new firms enter; year end in Q4;
 6. the DataCollector records stocks, flows by cause, spending by instrument and loans.
+
+The national model holds areas (a firm column): each has its own pool, entry, government, lender
+and levers (``sim.model.levers``), and MIIT's batch is drawn from the nominees of all of them.
 """
 
 from __future__ import annotations
@@ -19,8 +24,9 @@ import numpy as np
 from sim.core.outcomes import INSTRUMENTS
 from sim.core.schema import SimConfig
 from sim.model import draws, dynamics, rules
-from sim.model.firms import FirmPopulation, cluster_table
+from sim.model.firms import IN_POOL, FirmPopulation, cluster_table
 from sim.model.institutions import MIIT, ChainLeader, Lender, MunicipalGovernment
+from sim.model.levers import Levers
 from sim.model.params import rule_params
 from sim.model.policies import chain_leaders, loans, review
 from sim.model.units import QUARTERS_PER_YEAR
@@ -31,19 +37,25 @@ STREAMS = ("init", "entry", "leaders")
 # each firm's own draws, one key per mechanism (``sim.model.draws``), spawned after the streams
 MECHANISMS = (
     "entrants", "matchmaking", "rd", "ip", "institution", "high_tech", "shocks", "vouchers", "credit_demand",
-    "credit_approve", "review", "apply", "accept", "failure", "listing",
+    "credit_approve", "review", "apply", "accept", "failure", "listing", "merit",
 )
-TIER_FLOWS = ("recognised", "promoted", "renewed", "lost_review", "revoked", "demoted_into",
+TIER_FLOWS = ("recognised", "promoted", "review_due", "renewed", "lost_review", "revoked", "demoted_into",
               "failed", "outgrew", "listed")
 COUNTERS = (
-    ["entered", "failed", "outgrew", "listed", "matched_to_leader", "leaders_open_orders",
+    # entered, failed: the model's population; outgrew, listed: leaving the SME pool (a titled firm
+    # stays, holding its title); left: firms out of the pool leaving the model once they hold no title
+    ["entered", "failed", "outgrew", "listed", "left", "nominated_T3", "matched_to_leader", "leaders_open_orders",
      "loan_applications", "loans_approved", "loan_amount", "loans_ip_pledge", "loans_supply_chain"]
     + [f"{flow}_T{t}" for flow in TIER_FLOWS for t in range(rules.N_TIERS)]
 )
-
+# stocks and flows also reported per area in the national model, as ``<column>__<area>``
+AREA_STOCKS = ("n_firms", "n_T2plus", "n_T3")
+AREA_FLOWS = ("recognised_T3",)
 
 MAX_T2_SCORE = 100.0  # the SRDI score's full marks
-HIGH_TECH, LINKED = rules.N_TIERS, rules.N_TIERS + 1  # _stock_counts' slots after the tiers
+HIGH_TECH, LINKED, POOL = rules.N_TIERS, rules.N_TIERS + 1, rules.N_TIERS + 2  # _stock_counts' slots
+GROUP_TIERS = ("T2plus", "T3")  # _group_counts' columns; its rows: clusters, then linked and unlinked
+GROUPS_AFTER_CLUSTERS = 2
 
 
 class QuarterlyCollector(mesa.DataCollector):
@@ -72,8 +84,29 @@ class SMEModel(mesa.Model):
         self.params = rule_params(cfg)
         self.criteria = rules.Criteria(cfg)
         self.calendar = rules.RecognitionCalendar(cfg.start_year, cfg.region.calendar)
+        self.levers = Levers(cfg)
+        self.areas = self.region.area_names
+        self.area_shares = np.array(cfg.area_shares())
         self.quarter = 0
+        self._leaders()
+        self.lender = Lender(self)
+        self.governments = [MunicipalGovernment(self, a) for a in range(len(self.areas))]
+        self._set_budgets()
+        self.miit = MIIT(self)
 
+        clusters = cluster_table(self.region.clusters, self.cluster_leaders, self.cluster_n_leaders)
+        self.firms = FirmPopulation(self._expected_slots(), self.params, clusters)
+        self._populate()
+        self._live = np.arange(self.firms.capacity)  # its first _n_live entries: see ``live``
+        self._n_live = self.firms.n
+        self.counters: dict[str, float] = dict.fromkeys(self._counter_names(), 0)
+        self.review_log: list[tuple[int, int, int, int, int]] = []  # (year, tier, cohort, due, renewed)
+        self.n_alive_start = self.firms.n_alive
+        self.datacollector = QuarterlyCollector(model_reporters=self._reporters())
+
+    def _leaders(self) -> None:
+        """Chain leaders per cluster, and one table of them: row c lists cluster c's leader ids (-1
+        past the cluster's count); entrants and matchmaking pick a firm's leader from its row."""
         self.leader_list: list[ChainLeader] = []
         by_cluster: list[list[int]] = []
         for c, cluster in enumerate(self.region.clusters):
@@ -83,25 +116,24 @@ class SMEModel(mesa.Model):
                 self.leader_list.append(ChainLeader(self, name, c))
             by_cluster.append(ids)
         self.leaders = mesa.agent.AgentSet(self.leader_list, random=self.random)
-        # chain leaders of each cluster as one table: row c lists cluster c's leader ids (-1 past the
-        # cluster's count); entrants and matchmaking pick a firm's leader from its row
         self.cluster_n_leaders = np.array([len(ids) for ids in by_cluster], dtype=np.int64)
         self.cluster_leaders = np.full((len(by_cluster), max(1, self.cluster_n_leaders.max(initial=0))), -1,
                                        dtype=np.int16)
         for c, ids in enumerate(by_cluster):
             self.cluster_leaders[c, : len(ids)] = ids
-        self.lender = Lender(self)
-        self.government = MunicipalGovernment(self, self.policy.subsidies.annual_budget)
-        self.miit = MIIT(self)
 
-        clusters = cluster_table(self.region.clusters, self.cluster_leaders, self.cluster_n_leaders)
-        self.firms = FirmPopulation(self._expected_slots(), self.params, clusters)
-        self._populate()
-        self._live = np.arange(self.firms.capacity)  # its first _n_live entries: see ``live``
-        self._n_live = self.firms.n
-        self.counters: dict[str, float] = dict.fromkeys(COUNTERS, 0)
-        self.n_alive_start = self.firms.n_alive
-        self.datacollector = QuarterlyCollector(model_reporters=self._reporters())
+    def _set_budgets(self) -> None:
+        """Each area's budget envelopes (``Levers.envelopes``, for a Chongqing-size region) x the
+        region's budget scale x the area's share of the firms simulated."""
+        scale = self.region.budget_scale * self.region.population_scale
+        base, extra = self.levers.envelopes()
+        for g, b, e, share in zip(self.governments, base, extra, self.area_shares):
+            g.base_budget = None if not np.isfinite(b) else b * scale * share
+            g.extra_budget = None if not np.isfinite(e) else e * scale * share
+
+    def _counter_names(self) -> list[str]:
+        per_area = [f"{c}__{a}" for c in AREA_FLOWS for a in self.areas] if len(self.areas) > 1 else []
+        return list(COUNTERS) + per_area
 
     def _expected_slots(self) -> int:
         """Initial pool plus the entries the region expects over the horizon (with a margin for
@@ -109,7 +141,9 @@ class SMEModel(mesa.Model):
         years = range(self.cfg.start_year, self.cfg.end_year + 1)
         pts = sorted(self.region.entries_per_year.items())
         entries = float(np.interp(list(years), [y for y, _ in pts], [v for _, v in pts]).sum())
-        return int(self.region.initial_firms + 1.02 * entries + 4.0 * np.sqrt(entries) + 64)
+        entries *= self.region.population_scale
+        return int(self.region.initial_firms * self.region.population_scale + 1.02 * entries
+                   + 4.0 * np.sqrt(entries) + 64 * len(self.areas))
 
     @property
     def live(self) -> np.ndarray:
@@ -143,31 +177,44 @@ class SMEModel(mesa.Model):
         """Each firm's own standard-normal draw for a mechanism this quarter (see ``uniform``)."""
         return draws.normals(self.keys[mechanism], self.quarter, draw, slots)
 
+    def split(self, total: float) -> np.ndarray:
+        """``total`` firms shared out over the areas by their pool shares (whole numbers summing to it)."""
+        counts = np.floor(total * self.area_shares).astype(np.int64)
+        counts[np.argmax(self.area_shares)] += int(round(total)) - counts.sum()
+        return counts
+
     def _populate(self) -> None:
-        """Initial pool with ages spread over 0-15 years; the region's SRDI holders get T2 titles
-        granted at staggered past quarters, so their reviews spread over the first years."""
+        """Initial pool with ages spread over 0-15 years, area by area; each area's SRDI holders get
+        T2 titles granted at staggered past quarters, so their reviews spread over the first years."""
         rng = self.streams["init"]
-        k = self.region.initial_firms
-        s = self.firms.add(k, 0, self.keys["entrants"], rng,
-                           age_years=rng.uniform(0.0, self.params.entrants_initial_max_age, k))
-        idx = np.arange(s.start, s.stop)
-        eligible = self.criteria.t2_hard(self.firms, idx, 0)
-        # the region's best firms hold its SRDI titles: those meeting the hard criteria first, then by score
-        score = self.criteria.t2_score(self.firms, idx, 0) + MAX_T2_SCORE * eligible
-        order = idx[np.argsort(-score, kind="stable")][: self.region.initial_srdi]
-        validity = QUARTERS_PER_YEAR * self.policy.review.validity_years
-        granted = -rng.integers(0, validity, len(order))
-        self.firms.tier[order] = rules.T2
-        self.firms.title_granted[order] = granted
-        self.firms.title_expiry[order] = granted + validity
-        self.firms.awarded[order] |= np.int8(1 << rules.T2)
+        validity = QUARTERS_PER_YEAR * self.levers.of("review.validity_years").astype(np.int64)
+        scale = self.region.population_scale
+        for a, (k, k_srdi) in enumerate(zip(self.split(self.region.initial_firms * scale),
+                                            self.split(self.region.initial_srdi * scale))):
+            s = self.firms.add(int(k), 0, self.keys["entrants"], rng, area=a,
+                               age_years=rng.uniform(0.0, self.params.entrants_initial_max_age, int(k)))
+            idx = np.arange(s.start, s.stop)
+            eligible = self.criteria.t2_hard(self.firms, idx, 0)
+            # the area's best firms hold its SRDI titles: those meeting the hard criteria first, then by score
+            score = self.criteria.t2_score(self.firms, idx, 0) + MAX_T2_SCORE * eligible
+            order = idx[np.argsort(-score, kind="stable")][: min(int(k_srdi), len(idx))]
+            granted = -rng.integers(0, validity[a], len(order))
+            self.firms.tier[order] = rules.T2
+            self.firms.title_granted[order] = granted
+            self.firms.title_expiry[order] = granted + validity[a]
+            self.firms.awarded[order] |= np.int8(1 << rules.T2)
 
     # ------------------------------------------------------------------------------ step
     def step(self) -> None:
         year, quarter = self.calendar.year_quarter(self.quarter)
-        self.counters = dict.fromkeys(COUNTERS, 0)
+        if self.levers.at(self.quarter):
+            self._set_budgets()
+        self.counters = dict.fromkeys(self.counters, 0)
         self.n_alive_start = len(self.live)
-        self.government.new_quarter(first_of_year=quarter == 1)
+        self.alive_by_area = np.bincount(self.firms.area[self.live], minlength=len(self.areas))
+        self.miit.bar, self.miit.batch_size = np.nan, 0.0
+        for g in self.governments:
+            g.new_quarter(quarter)
 
         chain_leaders.leaders_decide(self)
         chain_leaders.matchmaking(self)
@@ -193,18 +240,28 @@ class SMEModel(mesa.Model):
     # ------------------------------------------------------------------------- reporting
     def tier_counts(self) -> np.ndarray:
         """Firms alive at each tier now."""
-        return _stock_counts(self.live, self.firms.tier, self.firms.high_tech, self.firms.leader)[:rules.N_TIERS]
+        return self._counts().sum(axis=0)[:rules.N_TIERS]
+
+    def _counts(self) -> np.ndarray:
+        f = self.firms
+        return _stock_counts(self.live, f.area, f.tier, f.high_tech, f.leader, f.status, len(self.areas))
 
     def _count_stocks(self) -> dict[str, int]:
         """The end-of-quarter stocks the reporters read, counted once over the alive firms."""
-        counts = _stock_counts(self.live, self.firms.tier, self.firms.high_tech, self.firms.leader)
-        stocks = {"n_firms": len(self.live)}
-        for t in range(rules.N_TIERS):
-            stocks[f"n_T{t}"] = int(counts[t])
-        for t in range(1, rules.N_TIERS):
-            stocks[f"n_T{t}plus"] = int(counts[t:rules.N_TIERS].sum())
-        stocks["n_high_tech"], stocks["n_linked"] = int(counts[HIGH_TECH]), int(counts[LINKED])
+        by_area = self._counts()
+        stocks = _stocks_of(by_area.sum(axis=0))
+        if len(self.areas) > 1:
+            for a, name in enumerate(self.areas):
+                own = _stocks_of(by_area[a])
+                stocks.update({f"{col}__{name}": own[col] for col in AREA_STOCKS})
+        f = self.firms
+        groups = _group_counts(self.live, f.cluster, f.leader, f.tier, len(self.region.clusters))
+        for g, name in enumerate([f"cl{k}" for k in range(len(self.region.clusters))] + ["linked", "unlinked"]):
+            stocks[f"n_T2plus_{name}"], stocks[f"n_T3_{name}"] = int(groups[g, 0]), int(groups[g, 1])
         return stocks
+
+    def government_spending(self, instrument: str) -> float:
+        return sum(g.quarter_spending[instrument] for g in self.governments)
 
     def _reporters(self) -> dict:
         def year(m):
@@ -214,24 +271,55 @@ class SMEModel(mesa.Model):
             return m.calendar.year_quarter(m.quarter)[1]
 
         rep = {"year": year, "quarter": quarter}
-        stocks = (["n_firms"] + [f"n_T{t}" for t in range(rules.N_TIERS)]
-                  + [f"n_T{t}plus" for t in range(1, rules.N_TIERS)])
-        for name in stocks + ["n_high_tech", "n_linked"]:
+        for name in self._count_stocks():
             rep[name] = lambda m, name=name: m._stocks[name]
-        for name in COUNTERS:
+        for name in self.counters:
             rep[name] = lambda m, name=name: m.counters[name]
+        rep["t3_batch"] = lambda m: m.miit.batch_size
+        rep["t3_merit_bar"] = lambda m: m.miit.bar
         for inst in INSTRUMENTS:
-            rep[f"spend_{inst}"] = lambda m, inst=inst: m.government.quarter_spending[inst]
-        rep["spend_total"] = lambda m: sum(m.government.quarter_spending.values())
+            rep[f"spend_{inst}"] = lambda m, inst=inst: m.government_spending(inst)
+        rep["spend_total"] = lambda m: sum(m.government_spending(i) for i in INSTRUMENTS)
         return rep
 
 
+def _stocks_of(counts: np.ndarray) -> dict[str, int]:
+    """Named stocks from one row of ``_stock_counts``: the pool, firms at each tier, holding at least
+    each tier, high-tech enterprises, suppliers of chain leaders."""
+    stocks = {"n_firms": int(counts[POOL])}
+    for t in range(rules.N_TIERS):
+        stocks[f"n_T{t}"] = int(counts[t])
+    for t in range(1, rules.N_TIERS):
+        stocks[f"n_T{t}plus"] = int(counts[t:rules.N_TIERS].sum())
+    stocks["n_high_tech"], stocks["n_linked"] = int(counts[HIGH_TECH]), int(counts[LINKED])
+    return stocks
+
+
 @numba.njit(cache=True)
-def _stock_counts(live, tier, high_tech, leader):
-    """Alive firms at each tier, then with a high-tech title, then supplying a chain leader, in one pass."""
-    counts = np.zeros(LINKED + 1, dtype=np.int64)
+def _group_counts(live, cluster, leader, tier, n_clusters):
+    """SRDI SMEs (T2 and above) and little giants by cluster, then among suppliers of a chain leader
+    and among the rest: who gains from a package."""
+    counts = np.zeros((n_clusters + GROUPS_AFTER_CLUSTERS, len(GROUP_TIERS)), dtype=np.int64)
     for i in live:
-        counts[tier[i]] += 1
-        counts[HIGH_TECH] += high_tech[i]
-        counts[LINKED] += leader[i] >= 0
+        if tier[i] >= rules.T2:
+            g = n_clusters if leader[i] >= 0 else n_clusters + 1
+            counts[cluster[i], 0] += 1
+            counts[g, 0] += 1
+            if tier[i] == rules.T3:
+                counts[cluster[i], 1] += 1
+                counts[g, 1] += 1
+    return counts
+
+
+@numba.njit(cache=True)
+def _stock_counts(live, area, tier, high_tech, leader, status, n_areas):
+    """Per area: alive firms at each tier, with a high-tech title, supplying a chain leader, and in
+    the SME pool, in one pass."""
+    counts = np.zeros((n_areas, POOL + 1), dtype=np.int64)
+    for i in live:
+        a = area[i]
+        counts[a, tier[i]] += 1
+        counts[a, HIGH_TECH] += high_tech[i]
+        counts[a, LINKED] += leader[i] >= 0
+        counts[a, POOL] += status[i] == IN_POOL
     return counts

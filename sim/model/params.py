@@ -1,7 +1,7 @@
 """The numbers the compiled per-firm rules read, as one named tuple built from the configuration.
 
 A rule reads ``p.capability_decay`` or ``p.failure_rate``, never a positional float, so two numbers
-cannot be swapped by the order of arguments. Fields are every uncertainty (by its own name), the
+cannot be swapped by the order of arguments. Fields are every scalar uncertainty (by its own name), the
 region's revenue distribution, and every behaviour setting as ``<group>_<name>``
 (``configs/behaviour/default.yaml``). Built once per model (a replication's posterior draw changes
 the uncertainties)."""
@@ -21,11 +21,13 @@ def _behaviour_fields() -> list[str]:
             for name in Behaviour.model_fields[g].annotation.model_fields]
 
 
-RuleParams = namedtuple("RuleParams", [*Uncertainties.model_fields, *REGION_FIELDS, *_behaviour_fields()])
+# the per-area weights (a mapping) shape the areas' pools, not a firm's rule
+UNCERTAINTY_FIELDS = [k for k in Uncertainties.model_fields if k != "area_weight"]
+RuleParams = namedtuple("RuleParams", [*UNCERTAINTY_FIELDS, *REGION_FIELDS, *_behaviour_fields()])
 
 
 def rule_params(cfg: SimConfig) -> RuleParams:
-    values = cfg.uncertainties.model_dump()
+    values = cfg.uncertainties.model_dump(include=set(UNCERTAINTY_FIELDS))
     values.update({k: getattr(cfg.region, k) for k in REGION_FIELDS})
     for g in BEHAVIOUR_GROUPS:
         values.update({f"{g}_{k}": v for k, v in getattr(cfg.behaviour, g).model_dump().items()})

@@ -14,7 +14,8 @@ Simplifications (named here so a reader can weigh them):
   distinctiveness (set by provinces) from supplying a chain leader and niche share; innovation from
   R&D intensity, class-I IP and an R&D institution. T2 direct-pass routes are not modelled.
 * T3: all hard criteria except the small-firm route (revenue < 50M yuan with large equity raised and
-  R&D staff), which the model does not allow; the MIIT expert stage is a pass probability.
+  R&D staff), which the model does not allow (MIIT's 2025 notice closes it: revenue >= 50M yuan for
+  applicants and at review). MIIT's expert stage ranks nominees by merit (``sim.model.institutions.MIIT``).
   T3 has no score: review strictness and expert noise, in points, move its thresholds by the
   model's slopes (``behaviour.t3_shift``).
 * SME size: only the revenue ceiling (industrial SME below about 400M yuan) is checked.
@@ -31,6 +32,7 @@ from sim.model.firms import FirmPopulation
 
 T0, T1, T2, T3 = 0, 1, 2, 3
 N_TIERS = 4
+QUARTERS = 4
 TIER_NAMES = {T0: "ordinary SME", T1: "innovative SME", T2: "SRDI SME", T3: "little giant"}
 PASS_SCORE = 60.0
 
@@ -86,6 +88,8 @@ class Criteria:
         self.score = cfg.behaviour.t2_score
         self.shift = cfg.behaviour.t3_shift
         self.sme_cap = cfg.region.sme_revenue_cap
+        self.miit = cfg.miit  # MIIT's rules by year (revenue floor, growth waiver at review)
+        self.start_year = cfg.start_year
 
     def t2_score(self, f: FirmPopulation, idx: np.ndarray, step: int) -> np.ndarray:
         """Specialisation /25 + refinement /25 + distinctiveness /15 + innovation /35."""
@@ -126,14 +130,22 @@ class Criteria:
             out[out] = self.t2_score(f, idx[out], step) >= line
         return out
 
-    def t3_eligible(self, f: FirmPopulation, idx: np.ndarray, step: int, shift: float | np.ndarray = 0.0) -> np.ndarray:
-        """All little-giant hard criteria; ``shift`` (strictness or noise, in points) tightens them."""
+    def t3_eligible(self, f: FirmPopulation, idx: np.ndarray, step: int, shift: float | np.ndarray = 0.0,
+                    review: bool = False) -> np.ndarray:
+        """All little-giant hard criteria in force in the step's year (MIIT's revenue floor; at
+        ``review`` the growth test is waived in the years MIIT's notice says); ``shift`` (expert
+        noise, in points) tightens them."""
+        year = self.start_year + step // QUARTERS
         rev = f.rev_y1[idx]
         rd_need = np.where(rev >= 100.0, 0.03, np.where(rev >= 50.0, 0.06, np.inf)) + self.shift.rd * shift
+        growth_ok = (f.growth_two_year_avg(idx) >= 0.05 + self.shift.growth * shift)
+        if review and year in self.miit.review_growth_waived:
+            growth_ok = np.ones(len(idx), dtype=bool)
         return (
             (f.age_years(idx, step) >= 3.0)
             & (f.main_share[idx] >= 0.70)
-            & (f.growth_two_year_avg(idx) >= 0.05 + self.shift.growth * shift)
+            & growth_ok
+            & (rev >= self.miit.min_revenue_in(year))
             & (f.debt_ratio(idx) <= 0.70)
             & (f.niche_share(idx) >= 0.10 + self.shift.niche * shift)
             & (f.rd_int_y1[idx] >= rd_need)
@@ -143,22 +155,18 @@ class Criteria:
             & (f.revenue[idx] < self.sme_cap)
         )
 
-    def eligible_for(self, tier: int, f: FirmPopulation, idx: np.ndarray, step: int, shift: float) -> np.ndarray:
-        """Whether each firm meets the criteria of ``tier`` (T0 always holds)."""
+    def eligible_for(self, tier: int, f: FirmPopulation, idx: np.ndarray, step: int,
+                     shift: float | np.ndarray) -> np.ndarray:
+        """Whether each firm meets the criteria of ``tier`` (T0 always holds). Every tier is for SMEs:
+        a firm that has outgrown SME size meets none."""
+        sme = f.revenue[idx] < self.sme_cap
         if tier == T1:
-            return t1_eligible(f, idx, shift)
+            return t1_eligible(f, idx, shift) & sme
         if tier == T2:
-            return self.t2_eligible(f, idx, step, shift)
+            return self.t2_eligible(f, idx, step, shift) & sme
         if tier == T3:
             return self.t3_eligible(f, idx, step, shift)
         return np.ones(len(idx), dtype=bool)
-
-    def review_score_margin(self, tier: int, f: FirmPopulation, idx: np.ndarray, step: int) -> np.ndarray:
-        """Points above the pass line at the firm's tier; used by dynamic exit (有进有出) spot checks.
-        T3 has no score, so it is read through the T2 score (a little giant is also an SRDI SME)."""
-        if tier == T1:
-            return t1_score(f, idx) - PASS_SCORE
-        return self.t2_score(f, idx, step) - PASS_SCORE
 
 
 def _table(x: np.ndarray, steps: Steps) -> np.ndarray:

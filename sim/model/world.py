@@ -14,6 +14,7 @@ import numpy as np
 from sim.core.schema import Policy, Region, SimConfig, Uncertainties
 from sim.model.firms import FirmPopulation
 from sim.model.institutions import MIIT, ChainLeader, Lender, MunicipalGovernment
+from sim.model.levers import Levers
 from sim.model.params import RuleParams
 from sim.model.rules import Criteria, RecognitionCalendar
 
@@ -29,16 +30,23 @@ class World(Protocol):
     firms: FirmPopulation
     quarter: int
     n_alive_start: int
+    alive_by_area: np.ndarray  # firms alive at the start of the quarter, per area
     counters: dict[str, float]
     keys: dict[str, np.uint64]
     streams: dict[str, np.random.Generator]
-    government: MunicipalGovernment
+    levers: Levers  # each area's levers this quarter
+    areas: list[str]
+    area_shares: np.ndarray
+    governments: list[MunicipalGovernment]  # one per area
     lender: Lender
     miit: MIIT
     leaders: mesa.agent.AgentSet  # of ChainLeader
     leader_list: list[ChainLeader]
     cluster_leaders: np.ndarray
     cluster_n_leaders: np.ndarray
+    review_log: list[tuple[int, int, int, int, int]]
+
+    def split(self, total: float) -> np.ndarray: ...
 
     @property
     def live(self) -> np.ndarray: ...

@@ -13,7 +13,7 @@ import pandas as pd
 from sim.calibration.backtest import score
 from sim.calibration.priors import bounds, sampling_space
 from sim.core.outcomes import TIER_COLUMN, fmt, percent
-from sim.core.schema import SimConfig
+from sim.core.schema import SimConfig, value_of
 from sim.experiment import posterior as post_mod
 from sim.experiment.store import write_text
 from sim.presentation.run_charts import PANELS, tier_counts_chart
@@ -90,7 +90,7 @@ def parameters_chart(cfg: SimConfig, post: post_mod.Posterior, table: pd.DataFra
         ax.hist(x, bins=np.linspace(a, b, 21), weights=post.weights, density=True, color="tab:blue", alpha=0.7,
                 label="posterior")
         ax.axhline(1.0 / (b - a), color="tab:red", lw=1, ls="--", label="prior (uniform)")
-        rv = getattr(cfg.uncertainties, name)
+        rv = value_of(cfg.uncertainties.model_dump(), name)
         if rv > 0 or p.scale == "linear":
             ax.axvline(sampling_space(p, np.array([rv]))[0], color="black", lw=1, ls=":", label="region file value")
         ratio = table.set_index("parameter").loc[name, "width_ratio"]

@@ -6,14 +6,14 @@ from pathlib import Path
 
 import pandas as pd
 
-from sim.analysis.run_tables import summary_table, yearly
-from sim.core.outcomes import INDICATORS, RUN_SUMMARY, fmt, percent
+from sim.analysis.run_tables import summary_indicators, summary_table, yearly
+from sim.core.outcomes import fmt, percent
 from sim.core.schema import SimConfig
 from sim.experiment.store import clear_unfinished, write_complete, write_config, write_csv, write_text
 from sim.presentation import run_charts
 
 
-def summary_markdown(table: pd.DataFrame, cfg: SimConfig) -> str:
+def summary_markdown(table: pd.DataFrame, cfg: SimConfig, params: pd.DataFrame | None = None) -> str:
     pct = percent(cfg.outcomes.interval)
     years = sorted(table["year"].unique())
     lines = [
@@ -27,7 +27,7 @@ def summary_markdown(table: pd.DataFrame, cfg: SimConfig) -> str:
         "| indicator | " + " | ".join(str(y) for y in years) + " |",
         "|---|" + "---|" * len(years),
     ]
-    for ind in (INDICATORS[i] for i in RUN_SUMMARY):
+    for ind in summary_indicators(cfg):
         sub = table[table["indicator"] == ind.id].set_index("year")
         cells = []
         for y in years:
@@ -35,12 +35,22 @@ def summary_markdown(table: pd.DataFrame, cfg: SimConfig) -> str:
                 cells.append("–")
                 continue
             r = sub.loc[y]
-            cells.append(fmt(r["median"]) if cfg.replications == 1 else
-                         f"{fmt(r['median'])} [{fmt(r['low'])}–{fmt(r['high'])}]")
+            u = ind.unit
+            cells.append(fmt(r["median"], unit=u) if cfg.replications == 1 else
+                         f"{fmt(r['median'], unit=u)} [{fmt(r['low'], unit=u)}–{fmt(r['high'], unit=u)}]")
         lines.append(f"| {ind.label} | " + " | ".join(cells) + " |")
     lines += ["", "Tiers count firms holding at least that tier, as officials report them "
-              "(SRDI SMEs include little giants). Money in million yuan.", ""]
+              "(SRDI SMEs include little giants). Money in million yuan. Little giants are won in MIIT's "
+              f"national batch ({_batch_note(cfg, params)}); review pass rates are shares of the titles due.", ""]
     return "\n".join(lines)
+
+
+def _batch_note(cfg: SimConfig, params: pd.DataFrame | None) -> str:
+    if cfg.region.areas:
+        return "every region's nominees compete for a fixed number of titles"
+    if params is not None and "bar_draw" in params:
+        return "a nominee passes when its merit clears the year's national bar, drawn from the calibrated national model"
+    return f"no calibrated national model: the bar is the assumed {cfg.miit.fallback_bar:g} points"
 
 
 def write_run(out_dir: Path, cfg: SimConfig, quarterly: pd.DataFrame, charts: bool = True) -> None:
@@ -49,6 +59,7 @@ def write_run(out_dir: Path, cfg: SimConfig, quarterly: pd.DataFrame, charts: bo
     out_dir = Path(out_dir)
     clear_unfinished(out_dir)
     params = quarterly.attrs.get("parameters")
+    reviews = quarterly.attrs.get("reviews")
     quarterly = quarterly.copy(deep=False)
     quarterly.attrs = {}  # pandas compares attrs when it joins frames, and a DataFrame there cannot be
     year_df = yearly(quarterly)
@@ -57,11 +68,14 @@ def write_run(out_dir: Path, cfg: SimConfig, quarterly: pd.DataFrame, charts: bo
     write_csv(out_dir / "timeseries.csv", quarterly)
     write_csv(out_dir / "yearly.csv", year_df)
     write_csv(out_dir / "summary.csv", table)
-    write_text(out_dir / "summary.md", summary_markdown(table, cfg))
+    write_text(out_dir / "summary.md", summary_markdown(table, cfg, params))
     files = ["config.yaml", "timeseries.csv", "yearly.csv", "summary.csv", "summary.md"]
     if params is not None:  # which (calibrated) parameters each replication ran with; see sim.experiment.runner
         write_csv(out_dir / "parameters.csv", params)
         files.append("parameters.csv")
+    if reviews is not None:  # little-giant reviews by year and cohort (year of the firm's first batch)
+        write_csv(out_dir / "reviews.csv", reviews)
+        files.append("reviews.csv")
     if charts:
         files += run_charts.run_charts(out_dir, cfg, quarterly, year_df)
     write_complete(out_dir, files)

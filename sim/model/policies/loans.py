@@ -11,6 +11,7 @@ import numpy as np
 
 from sim.model.draws import uniform
 from sim.model.firms import debt_ratio
+from sim.model.institutions import pay_by_area
 from sim.model.policies.chain_leaders import open_flags
 from sim.model.units import QUARTERS_PER_YEAR
 from sim.model.world import World
@@ -20,25 +21,33 @@ CreditTerms = namedtuple("CreditTerms", ["demand_rate", "subsidy_min_tier", "rec
                                          "nonfinancial_weight", "ip_pledge_coverage", "scf_logit"])
 
 
+def credit_terms(model: World) -> CreditTerms:
+    """The loan levers of each area as the compiled application rule reads them."""
+    unc, lv, p = model.unc, model.levers, model.params
+    subsidy = lv.of("loans.interest_subsidy")
+    # a lower effective rate draws out more growth borrowing (behaviour.credit.interest_subsidy_demand):
+    # demand_rate[area, covered by the interest subsidy]
+    demand_rate = np.stack([unc.investment_demand_rate * (1.0 + p.credit_interest_subsidy_demand * subsidy * e)
+                            for e in (0.0, 1.0)], axis=1)
+    return CreditTerms(demand_rate, lv.of("loans.interest_subsidy_min_tier").astype(np.int64),
+                       open_flags(model, "receivables"), lv.of("loans.nonfinancial_weight"),
+                       lv.of("loans.ip_pledge_coverage"), unc.scf_approval_logit * lv.of("loans.supply_chain_finance"))
+
+
 def credit_round(model: World) -> None:
-    """Firms short of cash, and healthy firms that want to invest, apply; the lender decides on all
-    applications at once (it rations by score); then every indebted firm services its debt."""
-    f, unc, lev, p = model.firms, model.unc, model.policy.loans, model.params
-    # a lower effective rate draws out more growth borrowing (behaviour.credit.interest_subsidy_demand)
-    demand_rate = np.array([unc.investment_demand_rate * (1.0 + p.credit_interest_subsidy_demand * lev.interest_subsidy * e)
-                            for e in (0.0, 1.0)])
-    terms = CreditTerms(demand_rate, lev.interest_subsidy_min_tier, open_flags(model, "open_receivables"),
-                        lev.nonfinancial_weight, lev.ip_pledge_coverage,
-                        unc.scf_approval_logit if lev.supply_chain_finance else 0.0)
-    idx, short, amount, logit, pledged, on_scf = _applications(model.live, model.qkey("credit_demand"), terms,
-                                                               f.cols, p)
+    """Firms short of cash, and healthy firms that want to invest, apply; each area's lender decides
+    on all its applications at once (it rations by score); then every indebted firm services its debt."""
+    f, unc, p = model.firms, model.unc, model.params
+    idx, short, amount, logit, pledged, on_scf = _applications(model.live, model.qkey("credit_demand"),
+                                                               credit_terms(model), f.cols, p)
     if len(idx):
-        capacity = lev.credit_supply * unc.lending_capacity * model.n_alive_start
-        ok = model.lender.approve(logit, amount, model.uniform("credit_approve", idx), capacity)
+        capacity = model.levers.of("loans.credit_supply") * unc.lending_capacity * model.alive_by_area
+        ok = model.lender.approve_by_area(f.area[idx], logit, amount, model.uniform("credit_approve", idx), capacity)
         got = idx[ok]
         f.debt[got] += amount[ok]
         f.cash[got] += amount[ok]
         f.boost_until[idx[ok & ~short]] = model.quarter + p.credit_boost_quarters
+        _subsidise_new_loans(model, got, amount[ok])
         c = model.counters
         c["loan_applications"] += len(idx)
         c["loans_approved"] += int(ok.sum())
@@ -61,16 +70,17 @@ def _applications(live, qk_demand, terms, c, p):
     pledged, on_scf = np.empty(n_max, dtype=np.bool_), np.empty(n_max, dtype=np.bool_)
     n = 0
     for i in live:
+        a = c.area[i]
         is_short = c.cash[i] < 0.0
-        if not is_short and uniform(qk_demand, i) >= terms.demand_rate[int(c.tier[i] >= terms.subsidy_min_tier)]:
+        if not is_short and uniform(qk_demand, i) >= terms.demand_rate[a, int(c.tier[i] >= terms.subsidy_min_tier[a])]:
             continue
         rev = c.revenue[i]
-        pledge = terms.ip_pledge_coverage * p.credit_pledge_weight if c.ip[i] >= 1 else 0.0
-        scf = terms.scf_logit if c.leader[i] >= 0 and terms.receivables_open[c.leader[i]] > 0.0 else 0.0
+        pledge = terms.ip_pledge_coverage[a] * p.credit_pledge_weight if c.ip[i] >= 1 else 0.0
+        scf = terms.scf_logit[a] if c.leader[i] >= 0 and terms.receivables_open[c.leader[i], a] > 0.0 else 0.0
         idx[n], short[n] = i, is_short
         amount[n] = -c.cash[i] + p.credit_gap_buffer * rev if is_short else p.credit_investment_share * rev
         logit[n] = (p.credit_intercept + _financial_score(i, c, p)
-                    + terms.nonfinancial_weight * _nonfinancial_score(i, c, p) + pledge + scf)
+                    + terms.nonfinancial_weight[a] * _nonfinancial_score(i, c, p) + pledge + scf)
         pledged[n], on_scf[n] = pledge > 0.0, scf > 0.0
         n += 1
     return idx[:n], short[:n], amount[:n], logit[:n], pledged[:n], on_scf[:n]
@@ -92,26 +102,40 @@ def _nonfinancial_score(i, c, p):
             + p.credit_high_tech_weight * c.high_tech[i] + p.credit_link_weight * (c.leader[i] >= 0))
 
 
+def _subsidise_new_loans(model: World, got: np.ndarray, amount: np.ndarray) -> None:
+    """贴息 as the programmes run it: a new loan to a covered firm (its area subsidises interest, the
+    firm holds at least the tier covered) is subsidised for its first ``subsidy_quarters``."""
+    f, lv = model.firms, model.levers
+    area = f.area[got]
+    covered = (lv.of("loans.interest_subsidy")[area] > 0.0) & (f.tier[got] >= lv.of("loans.interest_subsidy_min_tier")[area])
+    on = got[covered]
+    f.subsidised_debt[on] += amount[covered]
+    f.subsidy_end[on] = model.quarter + model.params.credit_subsidy_quarters
+
+
 def _service_debt(model: World) -> None:
     """Firms still short of cash after credit are distressed; every indebted firm pays a quarter's
-    interest (part paid by the government's interest subsidy, all claims at once so a budget can
-    pro-rate them) and then amortises part of its debt, as far as cash allows."""
-    f, lev, live = model.firms, model.policy.loans, model.live
-    claims = _pay_interest(live, model.unc.loan_rate, lev.interest_subsidy, lev.interest_subsidy_min_tier, f.cols)
-    _amortise(live, model.government.pay("interest_subsidy", claims), f.cols, model.params)
+    interest (the government pays the subsidised points on loans still in their 贴息 term, all
+    claims at once so a budget can pro-rate them) and then amortises part of its debt, as far as
+    cash allows."""
+    f, lv, live = model.firms, model.levers, model.live
+    claims = _pay_interest(live, model.quarter, model.unc.loan_rate, lv.of("loans.interest_subsidy"), f.cols)
+    paid = pay_by_area(model.governments, f.area[live], "interest_subsidy", claims, lv.sq_share("loans.interest_subsidy"))
+    _amortise(live, paid, f.cols, model.params)
 
 
 @numba.njit(cache=True)
-def _pay_interest(live, rate, subsidy, subsidy_min_tier, c):
-    """Marks distress and pays a quarter's interest; returns each firm's interest-subsidy claim."""
+def _pay_interest(live, q, rate, subsidy, c):
+    """Marks distress and pays a quarter's interest; returns each firm's interest-subsidy claim (the
+    area's subsidised points on the part of its debt still in a 贴息 term)."""
     claims = np.zeros(live.size)
     for j in range(live.size):
         i = live[j]
         c.distressed[i] = c.cash[i] < 0.0
         if c.debt[i] > 0.0:
             c.cash[i] -= rate * c.debt[i] / QUARTERS_PER_YEAR
-            if subsidy > 0.0 and c.tier[i] >= subsidy_min_tier:
-                claims[j] = subsidy * c.debt[i] / QUARTERS_PER_YEAR
+            if q < c.subsidy_end[i] and c.subsidised_debt[i] > 0.0:
+                claims[j] = subsidy[c.area[i]] * min(c.subsidised_debt[i], c.debt[i]) / QUARTERS_PER_YEAR
     return claims
 
 
@@ -124,3 +148,4 @@ def _amortise(live, paid, c, p):
             repay = min(p.credit_amortisation * c.debt[i], max(c.cash[i], 0.0))
             c.debt[i] -= repay
             c.cash[i] -= repay
+            c.subsidised_debt[i] = min(c.subsidised_debt[i], c.debt[i])

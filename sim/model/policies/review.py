@@ -1,7 +1,11 @@
 """Recognition, expiry and review (复核) of titles; dynamic entry-and-exit (有进有出); 免申即享.
 
-The calendar decides what fires in a quarter; the criteria live in ``sim.model.rules``; this module
-decides who applies, who is granted, who is renewed and who loses a title.
+Who acts where: the city recognises and reviews its T1 and T2 titles (its strictness, 有进有出
+spot checks and 免申即享 are its levers, per area); MIIT grants little giants in its national batch
+and reviews them against its own rules of the year, with its experts' noise. A city reaches little
+giants only through its firms. The calendar decides what fires in a quarter; the criteria live in
+``sim.model.rules``; this module decides who applies, who is granted, renewed, or loses a title.
+A title lost at review or in a spot check is not granted again in the same quarter's batch.
 """
 
 from __future__ import annotations
@@ -11,54 +15,84 @@ import numpy as np
 
 from sim.model import rules
 from sim.model.draws import uniform
-from sim.model.policies.subsidies import pay_first_recognition_awards
+from sim.model.policies.subsidies import areas_of, book_admin, pay_first_recognition_awards
 from sim.model.units import QUARTERS_PER_YEAR
 from sim.model.world import World
 
 
-def _shift(model: World) -> float:
-    r = model.policy.review
-    return r.strictness * r.strictness_points_span
+def municipal_shift(model: World) -> np.ndarray:
+    """Points the city adds to its T1/T2 pass lines, per area (its review strictness)."""
+    lv = model.levers
+    return lv.of("review.strictness") * lv.of("review.strictness_points_span")
+
+
+def _validity(model: World, idx: np.ndarray, tier: int) -> np.ndarray:
+    """Quarters a title granted now lasts: MIIT's validity for little giants, the city's for T1/T2."""
+    if tier == rules.T3:
+        return np.full(len(idx), QUARTERS_PER_YEAR * model.cfg.miit.validity_years)
+    years = model.levers.of("review.validity_years")[model.firms.area[idx]]
+    return (QUARTERS_PER_YEAR * years).astype(np.int64)
 
 
 def _grant(model: World, idx: np.ndarray, tier: int) -> None:
     f = model.firms
     f.tier[idx] = tier
     f.title_granted[idx] = model.quarter
-    f.title_expiry[idx] = model.quarter + QUARTERS_PER_YEAR * model.policy.review.validity_years
+    f.title_expiry[idx] = model.quarter + _validity(model, idx, tier)
+
+
+def _lose(model: World, idx: np.ndarray, tier: int) -> None:
+    """Mark a title lost this quarter, so this quarter's batch does not grant it again."""
+    model.firms.lost_step[idx] = model.quarter
+    model.firms.lost_tier[idx] = tier
 
 
 def review_expiring(model: World) -> None:
     """Titles reaching their validity this quarter are reviewed: renewed if the firm still meets its
-    tier's criteria (with review strictness and expert noise), else dropped to the highest lower tier
-    it meets, with a fresh title, or to T0."""
+    tier's criteria (with expert noise; T1/T2 with the city's strictness, T3 with MIIT's rules of
+    the year), else dropped to the highest lower tier it meets, with a fresh title, or to T0."""
     f, q, live = model.firms, model.quarter, model.live
     due = live[(f.title_expiry[live] == q) & (f.tier[live] > 0)]
     if not len(due):
         return
-    shift = _shift(model)
     noise_pts = model.unc.review_noise_points * model.normal("review", due)
+    shift = municipal_shift(model)
+    year = model.calendar.year_quarter(q)[0]
     for tier in (rules.T3, rules.T2, rules.T1):
         at = (f.tier[due] == tier) & (f.title_expiry[due] == q)  # not a title just re-granted lower
         if not at.any():
             continue
         idx = due[at]
-        keep = model.criteria.eligible_for(tier, f, idx, q, shift + noise_pts[at])
+        if tier == rules.T3:
+            keep = model.criteria.t3_eligible(f, idx, q, noise_pts[at], review=True)
+            _log_cohorts(model, year, f.t3_cohort[idx], keep)
+        else:
+            keep = model.criteria.eligible_for(tier, f, idx, q, shift[f.area[idx]] + noise_pts[at])
         f.title_granted[idx[keep]] = q  # a renewal starts a new validity period
-        f.title_expiry[idx[keep]] = q + QUARTERS_PER_YEAR * model.policy.review.validity_years
+        f.title_expiry[idx[keep]] = q + _validity(model, idx[keep], tier)
+        model.counters[f"review_due_T{tier}"] += len(idx)
         model.counters[f"renewed_T{tier}"] += int(keep.sum())
         lost = idx[~keep]
         model.counters[f"lost_review_T{tier}"] += len(lost)
-        _demote(model, lost, from_tier=tier, shift=shift)
+        _lose(model, lost, tier)
+        _demote(model, lost, from_tier=tier)
 
 
-def _demote(model: World, idx: np.ndarray, from_tier: int, shift: float) -> None:
+def _log_cohorts(model: World, year: int, cohort: np.ndarray, keep: np.ndarray) -> None:
+    """Little-giant reviews of the year by cohort (the year of the firm's first batch)."""
+    for c in np.unique(cohort):
+        mine = cohort == c
+        model.review_log.append((year, rules.T3, int(c), int(mine.sum()), int(keep[mine].sum())))
+
+
+def _demote(model: World, idx: np.ndarray, from_tier: int) -> None:
     f, q = model.firms, model.quarter
+    shift = municipal_shift(model)
     remaining = idx
     for lower in range(from_tier - 1, 0, -1):
         if not len(remaining):
             return
-        ok = model.criteria.eligible_for(lower, f, remaining, q, shift)
+        ok = model.criteria.eligible_for(lower, f, remaining, q, shift[f.area[remaining]])
         _grant(model, remaining[ok], lower)
         model.counters[f"demoted_into_T{lower}"] += int(ok.sum())
         remaining = remaining[~ok]
@@ -69,21 +103,25 @@ def _demote(model: World, idx: np.ndarray, from_tier: int, shift: float) -> None
 
 
 def dynamic_exit(model: World) -> None:
-    """有进有出: a yearly spot check (in Q4) revokes titles of holders far below the pass line."""
-    r = model.policy.review
-    if not r.dynamic_exit or model.calendar.year_quarter(model.quarter)[1] != QUARTERS_PER_YEAR:
+    """有进有出: a yearly spot check (in Q4) by cities that run it revokes municipal (T1, T2) titles of
+    holders far below the criteria: those that fail them even with the pass line lowered by the
+    check's margin (a hard criterion failed fails the check). Little giants are MIIT's to review."""
+    lv = model.levers
+    if not lv.any("review.dynamic_exit") or model.calendar.year_quarter(model.quarter)[1] != QUARTERS_PER_YEAR:
         return
     f, q, live = model.firms, model.quarter, model.live
-    tiers = f.tier[live]
-    for tier in (rules.T1, rules.T2, rules.T3):
-        idx = live[tiers == tier]
+    checks = lv.of("review.dynamic_exit") > 0.0
+    lenient = municipal_shift(model) - lv.of("review.dynamic_exit_margin")
+    for tier in (rules.T1, rules.T2):
+        idx = live[(f.tier[live] == tier) & checks[f.area[live]]]
         if not len(idx):
             continue
-        margin = model.criteria.review_score_margin(tier, f, idx, q) - _shift(model)
-        out = idx[margin < -r.dynamic_exit_margin]
+        book_admin(model, model.cfg.behaviour.admin.spot_check_per_firm, areas_of(model, idx))
+        out = idx[~model.criteria.eligible_for(tier, f, idx, q, lenient[f.area[idx]])]
         f.tier[out] = rules.T0
         f.title_granted[out] = -1
         f.title_expiry[out] = -1
+        _lose(model, out, tier)
         model.counters[f"revoked_T{tier}"] += len(out)
         model.counters["demoted_into_T0"] += len(out)
 
@@ -92,45 +130,80 @@ def recognise(model: World) -> None:
     """Grant titles due this quarter: T1 continuously (from its start), T2 in the municipal yearly
     batch, T3 in MIIT's national batch. Each tier is open only to holders of the tier below (before
     the T1 tier existed, ordinary SMEs could apply for T2 directly)."""
-    f, q, cal, live = model.firms, model.quarter, model.calendar, model.live
-    unc, r = model.unc, model.policy.review
-    shift = _shift(model)
-    rounds = []
+    q, cal, unc = model.quarter, model.calendar, model.unc
     if cal.t1_open(q):
-        rounds.append((rules.T1, [rules.T0], unc.apply_t1, 1.0, r.auto_recognition))
+        _municipal_round(model, rules.T1, [rules.T0], unc.apply_t1, 1.0)
     if cal.t2_batch(q):
         below = [rules.T1] if cal.t1_required_for_t2(q) else [rules.T0, rules.T1]
-        rounds.append((rules.T2, below, unc.apply_t2, unc.accept_t2, r.auto_recognition))
+        _municipal_round(model, rules.T2, below, unc.apply_t2, unc.accept_t2)
     if model.miit.batch_due(q):
-        # 免申即享 is a municipal practice; MIIT's national batch always needs an application
-        p_pass = model.miit.pass_probability(cal.year_quarter(q)[0], unc.accept_t3)
-        rounds.append((rules.T3, [rules.T2], unc.apply_t3, p_pass, False))
-    if not rounds:
-        return
-    for tier, from_tiers, p_apply, p_accept, automatic in rounds:
-        open_to = np.zeros(rules.N_TIERS, dtype=bool)
-        open_to[from_tiers] = True
-        # tiers are read again: an earlier round may have granted; a firm's application and expert
-        # luck are its own for the quarter, the same in every round
-        cand = _candidates(live, f.tier, open_to, model.qkey("apply"), 1.0 if automatic else p_apply,
-                           model.qkey("accept"), p_accept)
-        ok = model.criteria.eligible_for(tier, f, cand, q, shift)
-        new = cand[ok]
-        for t in range(tier):  # leaving the tier it held
-            model.counters[f"promoted_T{t}"] += int((f.tier[new] == t).sum())
-        _grant(model, new, tier)
-        model.counters[f"recognised_T{tier}"] += len(new)
-        pay_first_recognition_awards(model, new, tier)
+        _national_batch(model)
+
+
+def _applicants(model: World, tier: int, from_tiers: list[int], p_apply: np.ndarray, p_accept: float) -> np.ndarray:
+    """Firms at a tier the round is open to that apply (``p_apply`` per area) and pass the experts'
+    stage, leaving out those that lost this tier (or a higher one) this quarter."""
+    f, q = model.firms, model.quarter
+    open_to = np.zeros(rules.N_TIERS, dtype=bool)
+    open_to[from_tiers] = True
+    # tiers are read again: an earlier round may have granted; a firm's application and expert
+    # luck are its own for the quarter, the same in every round
+    cand = _candidates(model.live, f.tier, f.area, open_to, model.qkey("apply"), p_apply, model.qkey("accept"),
+                       p_accept)
+    return cand[~((f.lost_step[cand] == q) & (f.lost_tier[cand] >= tier))]
+
+
+def _municipal_round(model: World, tier: int, from_tiers: list[int], p_apply: float, p_accept: float) -> None:
+    """A city's T1 or T2 round: applicants meeting the criteria at the city's pass line are granted;
+    where 免申即享 runs, every eligible firm is considered without applying."""
+    f, lv = model.firms, model.levers
+    auto = lv.of("review.auto_recognition") > 0.0
+    apply = np.where(auto, 1.0, p_apply)
+    cand = _applicants(model, tier, from_tiers, apply, p_accept)
+    ok = model.criteria.eligible_for(tier, f, cand, model.quarter, municipal_shift(model)[f.area[cand]])
+    new = cand[ok]
+    _award(model, new, tier)
+    book_admin(model, model.cfg.behaviour.admin.auto_recognition_per_title, areas_of(model, new) * auto)
+
+
+def _national_batch(model: World) -> None:
+    """MIIT's batch: provinces nominate their SRDI firms that apply and meet the criteria in force;
+    MIIT ranks nominees by merit (SRDI score plus its experts' noise) and takes the best
+    (``MIIT.select``). 免申即享 is municipal: MIIT's batch always needs a nomination."""
+    f, q = model.firms, model.quarter
+    apply = np.full(len(model.areas), model.unc.apply_t3)
+    cand = _applicants(model, rules.T3, [rules.T2], apply, 1.0)
+    nominees = cand[model.criteria.t3_eligible(f, cand, q)]
+    model.counters["nominated_T3"] += len(nominees)
+    merit = model.criteria.t2_score(f, nominees, q) + model.unc.merit_noise_points * model.normal("merit", nominees)
+    year = model.calendar.year_quarter(q)[0]
+    new = model.miit.select(nominees, merit, year)
+    f.t3_cohort[new[f.t3_cohort[new] == 0]] = year
+    _award(model, new, rules.T3)
+    if len(model.areas) > 1:
+        by_area = np.bincount(f.area[new], minlength=len(model.areas))
+        for a, name in enumerate(model.areas):
+            model.counters[f"recognised_T3__{name}"] += int(by_area[a])
+
+
+def _award(model: World, new: np.ndarray, tier: int) -> None:
+    """Grant ``tier`` to ``new`` firms, count where they came from, pay first-recognition awards."""
+    f = model.firms
+    for t in range(tier):  # leaving the tier it held
+        model.counters[f"promoted_T{t}"] += int((f.tier[new] == t).sum())
+    _grant(model, new, tier)
+    model.counters[f"recognised_T{tier}"] += len(new)
+    pay_first_recognition_awards(model, new, tier)
 
 
 @numba.njit(cache=True)
-def _candidates(live, tier, open_to, qk_apply, p_apply, qk_accept, p_accept):
-    """Firms at a tier the round is open to that apply and pass the experts' stage (before the
-    criteria are checked); ``p_apply`` 1.0 means everyone applies (免申即享: a draw is below 1)."""
+def _candidates(live, tier, area, open_to, qk_apply, p_apply, qk_accept, p_accept):
+    """Firms at a tier the round is open to that apply (``p_apply`` of their area; 1.0 means
+    everyone does: a draw is below 1) and pass the experts' stage, before the criteria are checked."""
     out = np.empty(live.size, dtype=live.dtype)
     n = 0
     for i in live:
-        if open_to[tier[i]] and uniform(qk_apply, i) < p_apply and uniform(qk_accept, i) < p_accept:
+        if open_to[tier[i]] and uniform(qk_apply, i) < p_apply[area[i]] and uniform(qk_accept, i) < p_accept:
             out[n] = i
             n += 1
     return out[:n]

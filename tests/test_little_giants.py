@@ -1,0 +1,146 @@
+"""MIIT's little-giant stage as MIIT runs it: one national batch of a fixed number of titles that
+the regions' nominees compete for, reviews against MIIT's rules of the year that can fail a firm,
+no title lost at review granted back in the same batch, exits that keep titles, and municipal spot
+checks that bite on municipal titles (issue 11)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from sim.commands.run import compose_job
+from sim.experiment.runner import run_one
+from sim.model import rules
+from sim.model.firms import GRADUATED, IN_POOL
+from sim.model.model import SMEModel
+
+SCENARIOS = ["baseline", "finance_boost", "subsidy_boost", "chain_leader_open", "strict_review", "lenient_review",
+             "full_package"]
+
+
+def national(*overrides: str):
+    """The national model with all its areas, at 2% of its firms (a few seconds to 2026)."""
+    return compose_job(["region=national", "region.population_scale=0.02", "end_year=2026", "outcomes.report_years=[2026]",
+                        "calibration.use=none", *overrides])
+
+
+def chongqing(*overrides: str):
+    return compose_job(["end_year=2026", "outcomes.report_years=[2026]", "calibration.use=none", "policy.adopt_from=2018Q1", "region.initial_firms=4000",
+                        "region.initial_srdi=200", *overrides])
+
+
+@pytest.fixture(scope="module")
+def national_runs():
+    return {s: run_one(national(f"+scenario={s}", "policy.adopted_by=nationwide"), 5) for s in SCENARIOS}
+
+
+def _batches(df):
+    b = df[df["t3_batch"] > 0]
+    return b.assign(titles=np.round(b["t3_batch"] * 0.02))
+
+
+def test_the_national_batch_is_granted_exactly_unless_nominees_are_short(national_runs):
+    for s, df in national_runs.items():
+        b = _batches(df)
+        assert len(b) == 8  # 2019-2026
+        expected = np.minimum(b["titles"], b["nominated_T3"])
+        np.testing.assert_array_equal(b["recognised_T3"].to_numpy(), expected.to_numpy(), err_msg=s)
+        areas = [c for c in df.columns if c.startswith("recognised_T3__")]
+        assert len(areas) == 6 and (df[areas].sum(axis=1) == df["recognised_T3"]).all()
+    assert (national_runs["baseline"]["t3_batch"].max() == 4357)
+
+
+def test_nationwide_adoption_leaves_the_national_total_unchanged(national_runs):
+    """The batch is fixed: a package adopted everywhere only moves titles between regions."""
+    base = _batches(national_runs["baseline"])
+    for s, df in national_runs.items():
+        b = _batches(df)
+        full = (b["nominated_T3"].to_numpy() >= b["titles"].to_numpy()) & (
+            base["nominated_T3"].to_numpy() >= base["titles"].to_numpy())
+        assert full.sum() >= 6, s
+        np.testing.assert_array_equal(b["recognised_T3"].to_numpy()[full], base["recognised_T3"].to_numpy()[full])
+
+
+@pytest.mark.parametrize("bar, expect", [(-np.inf, "all"), (np.inf, "none"), (85.0, "some")])
+def test_a_regions_intake_never_exceeds_its_eligible_nominees(bar, expect):
+    cfg = chongqing()
+    cfg = cfg.model_copy(update={"miit": cfg.miit.model_copy(update={"bar": {y: bar for y in range(2019, 2027)}})})
+    b = _batches(run_one(cfg, 2))
+    assert (b["recognised_T3"] <= b["nominated_T3"]).all()
+    if expect == "all":
+        assert (b["recognised_T3"] == b["nominated_T3"]).all() and b["nominated_T3"].sum() > 0
+    elif expect == "none":
+        assert b["recognised_T3"].sum() == 0
+    else:
+        assert 0 < b["recognised_T3"].sum() < b["nominated_T3"].sum()
+    assert np.allclose(b["t3_merit_bar"], bar)
+
+
+def test_a_title_lost_at_review_is_not_granted_again_in_the_same_batch():
+    m = SMEModel(chongqing("+scenario=lenient_review"), 1)
+    lost = 0
+    while m.running:
+        q = m.quarter
+        m.step()
+        f = m.firms
+        now = f.alive[: f.n] & (f.lost_step[: f.n] == q)
+        lost += int(now.sum())
+        assert (f.tier[: f.n][now] < f.lost_tier[: f.n][now]).all(), q
+    assert lost > 50
+
+
+def _titled(m: SMEModel, tier: int) -> int:
+    f = m.firms
+    idx = np.flatnonzero(f.alive[: f.n] & (f.tier[: f.n] == tier) & (f.title_expiry[: f.n] > m.quarter + 2))
+    return int(idx[0])
+
+
+def test_a_firm_that_outgrows_sme_size_keeps_its_title_until_review():
+    m = SMEModel(chongqing(), 3)
+    while m.quarter < 20:
+        m.step()
+    f = m.firms
+    i = _titled(m, rules.T2)
+    f.revenue[i] = f.rev_y1[i] = 10 * m.region.sme_revenue_cap  # it outgrows SME size this quarter
+    m.step()
+    assert f.alive[i] and f.tier[i] == rules.T2 and f.status[i] == GRADUATED
+    assert m.counters["outgrew_T2"] >= 1
+    f.title_expiry[i] = m.quarter  # its review falls due now
+    m.step()  # at review it fails the size test, holds no title, and leaves
+    assert not f.alive[i] and m.counters["lost_review_T2"] >= 1 and m.counters["left"] >= 1
+
+
+def test_a_listed_firm_keeps_its_title():
+    cfg = chongqing("uncertainties.listing_rate=1.0", "behaviour.exits.listing_min_revenue=0.0")
+    m = SMEModel(cfg, 4)
+    while m.quarter < 8:
+        m.step()
+    f = m.firms
+    listed = np.flatnonzero(f.alive[: f.n] & (f.status[: f.n] != IN_POOL) & (f.tier[: f.n] >= rules.T2))
+    assert len(listed) > 0
+    assert m._stocks["n_T2plus"] >= len(listed)
+
+
+def test_spot_checks_revoke_srdi_titles_far_below_the_line():
+    m = SMEModel(chongqing("policy.review.dynamic_exit=true"), 6)
+    while m.calendar.year_quarter(m.quarter) != (2023, 4):
+        m.step()
+    f = m.firms
+    t2 = np.flatnonzero(f.alive[: f.n] & (f.tier[: f.n] == rules.T2) & (f.title_expiry[: f.n] > m.quarter))[:20]
+    f.rd_int_y1[t2] = 0.0  # no R&D last year: far below the SRDI criteria
+    m.step()
+    assert (f.tier[t2][f.alive[t2]] == rules.T0).all()
+    assert m.counters["revoked_T2"] >= int(f.alive[t2].sum()) > 0
+
+
+def test_city_strictness_does_not_move_miits_bar():
+    """strict_review changes municipal pass lines only: little giants are granted against MIIT's bar,
+    so with the same firms nominated the same nominees pass."""
+    cfg = chongqing()
+    cfg = cfg.model_copy(update={"miit": cfg.miit.model_copy(update={"bar": {y: 80.0 for y in range(2019, 2027)}})})
+    strict = cfg.model_copy(update={"policy": cfg.policy.model_copy(
+        update={"review": cfg.policy.review.model_copy(update={"strictness": 1.0})})})
+    a, b = _batches(run_one(cfg, 8)), _batches(run_one(strict, 8))
+    assert (a["t3_merit_bar"] == b["t3_merit_bar"]).all()
+    # strictness thins the SRDI pool that nominates, never the bar: intake falls, if at all, with nominees
+    assert (b["recognised_T3"] <= b["nominated_T3"]).all() and b["recognised_T3"].sum() <= a["recognised_T3"].sum()
