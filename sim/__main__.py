@@ -7,6 +7,7 @@ import sys
 from sim.commands.calibrate import calibrate_command
 from sim.commands.compare import compare_command
 from sim.commands.run import run_command
+from sim.commands.sensitivity import sensitivity_command
 
 USAGE = """usage: python -m sim COMMAND [ARGS]
 
@@ -14,8 +15,10 @@ commands:
   run         simulate a scenario (or a Hydra multirun sweep with -m); `python -m sim run --help`
   compare     rebuild a sweep's comparison from its finished jobs; `python -m sim compare --help`
   calibrate   fit the uncertain parameters to the reported figures (ABC-SMC); `python -m sim calibrate --help`
+  sensitivity which uncertain parameters can flip a sweep's ranking (SALib); `python -m sim sensitivity --help`
 """
-COMMANDS = {"run": run_command, "compare": compare_command, "calibrate": calibrate_command}
+COMMANDS = {"run": run_command, "compare": compare_command, "calibrate": calibrate_command,
+            "sensitivity": sensitivity_command}
 
 
 def main(argv: list[str] | None = None) -> int:

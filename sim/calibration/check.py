@@ -23,9 +23,9 @@ from sim.experiment import posterior as post_mod
 from sim.experiment.runner import replication_seeds, run_one
 from sim.experiment.store import write_csv
 
-# what does not scale with the simulated population: keys, counts of chain leaders, MIIT's national
-# batch and its bar (the batch is recorded at national size), rates and shares
-UNSCALED = {"replication", "year", "quarter", "leaders_open_orders", "t3_batch", "t3_merit_bar"}
+# what does not scale with the simulated population: keys, counts of chain leaders, MIIT's merit
+# bar, rates and shares
+UNSCALED = {"replication", "year", "quarter", "leaders_open_orders", "t3_merit_bar"}
 
 
 def _scaled(column: str) -> bool:

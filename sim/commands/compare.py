@@ -4,21 +4,16 @@ callback ``sim.commands.callbacks.CompareOnMultirunEnd`` writes the same files w
 
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
 
+from sim.commands.args import OneLineParser
 from sim.core.errors import InputError
 from sim.presentation.comparison_report import write_comparison
 
 
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str):  # one line, exit 2, via InputError
-        raise InputError(message)
-
-
 def compare_command(argv: list[str]) -> int:
-    p = _Parser(prog="python -m sim compare", description=(
+    p = OneLineParser(prog="python -m sim compare", description=(
         "Rebuild the comparison of a sweep from its finished jobs: "
         "SWEEP_DIR/comparison/{comparison.csv, ranking.csv, comparison.md, report.html, *.png}. "
         "Unfinished jobs are skipped and listed."))

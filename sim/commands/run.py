@@ -26,7 +26,7 @@ from sim.core.figures import figures_for, load_reported_figures
 from sim.core.paths import CONFIG_DIR, resolve_path
 from sim.core.schema import SimConfig, block_at, unknown_key_message, validate
 from sim.experiment.posterior import check_calibration
-from sim.experiment.runner import run_replications
+from sim.experiment.runner import run_equal_cost, run_replications
 from sim.experiment.store import config_difference, is_complete
 from sim.presentation.run_report import write_run
 
@@ -306,7 +306,8 @@ def hydra_job(cfg: DictConfig) -> None:
         log.info("%s/%s: already complete, skipped (resume=true): %s", sim_cfg.region.name, sim_cfg.scenario, out_dir)
         return
     quarterly = run_replications(sim_cfg)
-    write_run(out_dir, sim_cfg, quarterly)
+    equal = run_equal_cost(sim_cfg) if sim_cfg.equal_cost is not None else None
+    write_run(out_dir, sim_cfg, quarterly, equal_cost=equal)
     log.info("%s/%s: wrote %s", sim_cfg.region.name, sim_cfg.scenario, out_dir)
 
 

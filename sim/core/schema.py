@@ -530,6 +530,14 @@ class Calibration(Block):
     install: bool = True  # copy the fit to configs/calibrated/ (never for a backtest with a cutoff)
     restart: bool = False  # ignore an unfinished fit with the same settings instead of resuming it
 
+    @model_validator(mode="before")
+    @classmethod
+    def _unfitted(cls, data: Any) -> Any:
+        """``priors.NAME: null`` (a region's calibration file undoing a shared prior): not fitted."""
+        if isinstance(data, dict) and isinstance(data.get("priors"), dict):
+            data = {**data, "priors": {k: v for k, v in data["priors"].items() if v is not None}}
+        return data
+
     @model_validator(mode="after")
     def _priors(self) -> Calibration:
         for name, prior in self.priors.items():

@@ -158,18 +158,19 @@ class MIIT(mesa.Agent):
         self.competes = bool(cfg.region.areas)  # the whole nation's nominees are in this model
         self.scale = cfg.region.population_scale
         self.bar = np.nan  # this year's bar (the merit of the last nominee admitted), for the record
-        self.batch_size = 0.0  # this year's national batch (titles)
+        self.batch_size = 0.0  # this year's national batch (titles, in the world simulated)
 
     def batch_due(self, step: int) -> bool:
         return self.model.calendar.t3_batch(step)
 
     def select(self, nominees: np.ndarray, merit: np.ndarray, year: int) -> np.ndarray:
         """The nominees MIIT admits in ``year``'s batch."""
-        self.batch_size = self.rules.batch(year)
+        # the batch in the world simulated (a fraction ``scale`` of the nation's firms)
+        self.batch_size = self.rules.batch(year) * self.scale
         if not self.competes:
             self.bar = self.rules.fallback_bar if self.rules.bar is None else self.rules.bar.get(year, np.inf)
             return nominees[merit >= self.bar]
-        titles = int(round(self.batch_size * self.scale))
+        titles = int(round(self.batch_size))
         order = np.argsort(-merit, kind="stable")[:titles]
         # the bar: the merit of the last nominee admitted; -inf when nominees were short of the batch
         self.bar = float(merit[order[-1]]) if titles and len(order) == titles else -np.inf

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pandas as pd
@@ -53,9 +54,11 @@ def _batch_note(cfg: SimConfig, params: pd.DataFrame | None) -> str:
     return f"no calibrated national model: the bar is the assumed {cfg.miit.fallback_bar:g} points"
 
 
-def write_run(out_dir: Path, cfg: SimConfig, quarterly: pd.DataFrame, charts: bool = True) -> None:
+def write_run(out_dir: Path, cfg: SimConfig, quarterly: pd.DataFrame, charts: bool = True,
+              equal_cost: tuple[pd.DataFrame, dict] | None = None) -> None:
     """The run's files (config, quarterly and yearly series, summary, the parameters each
-    replication ran with, charts), then ``COMPLETE`` with their checksums."""
+    replication ran with, charts; the package at equal cost in ``equal_cost/`` when it was run so),
+    then ``COMPLETE`` with their checksums."""
     out_dir = Path(out_dir)
     clear_unfinished(out_dir)
     params = quarterly.attrs.get("parameters")
@@ -78,4 +81,15 @@ def write_run(out_dir: Path, cfg: SimConfig, quarterly: pd.DataFrame, charts: bo
         files.append("reviews.csv")
     if charts:
         files += run_charts.run_charts(out_dir, cfg, quarterly, year_df)
+    if equal_cost is not None:
+        files += _write_equal_cost(out_dir, *equal_cost)
     write_complete(out_dir, files)
+
+
+def _write_equal_cost(out_dir: Path, quarterly: pd.DataFrame, info: dict) -> list[str]:
+    """The package scaled to the equal-cost envelope: its yearly series and what scaling it took."""
+    quarterly = quarterly.copy(deep=False)
+    quarterly.attrs = {}
+    write_csv(out_dir / "equal_cost" / "yearly.csv", yearly(quarterly))
+    write_text(out_dir / "equal_cost" / "info.json", json.dumps(info, indent=1) + "\n")
+    return ["equal_cost/yearly.csv", "equal_cost/info.json"]
