@@ -229,7 +229,8 @@ N_ROWS = len(FIGURE_LINES) - 1
 
 def _bad_cell(column: str):
     return {
-        "date": st.sampled_from(["2023-13-01", "2023-02-30", "31/12/2023", "2023-8-1", "", "yesterday", "20231231"]),
+        "date": st.sampled_from(["2023-13-01", "2023-02-30", "31/12/2023", "2023-8-1", "", "yesterday", "20231231",
+                                 "9999-12-31", "1899-01-01"]),
         "value": st.one_of(st.floats(-1e7, -1e-3).map(lambda v: f"{v:g}"),
                            st.sampled_from(["many", "", "nan", "1,000"])),
         "tier": ident.map(str.upper).filter(lambda t: t not in TIERS) | st.sampled_from(["t3", "", "T4"]),
@@ -354,6 +355,29 @@ def test_unknown_flag_and_region_name_without_figures():
     assert_refused(BASE + ["region=7"], "region:", "chongqing", kind="fixed")
 
 
+# found by running it (issue 13): each one line naming the field, nothing written
+FOUND_RUNNING = [
+    (["outcomes.report_years=[]"], "outcomes.report_years: List should have at least 1 item"),
+    (["outcomes.report_years=[2019,2019]"], "outcomes.report_years: each year at most once"),
+    (["region.revenue_median=1e308"], "region.revenue_median: must be below sme_revenue_cap"),
+    (["region.sme_revenue_cap=1e308", "region.revenue_median=1e307"], "region.sme_revenue_cap"),
+    (["seed=1e3"], "seed: must be a whole number"),
+    (["replications=2.0"], "replications: must be a whole number"),
+]
+
+
+@pytest.mark.parametrize("args, expected", FOUND_RUNNING)
+def test_what_used_to_crash_or_pass_silently_is_one_line(args, expected):
+    assert_refused(args if args[0].startswith("--") else BASE + args, expected, kind="found running")
+
+
+def test_deleting_a_mapping_and_adding_it_back_is_still_allowed():
+    from sim.commands.run import compose_job
+
+    cfg = compose_job(BASE + ["~region.entries_per_year", "+region.entries_per_year={2018:400}"])
+    assert cfg.region.entries_per_year == {2018: 400}
+
+
 # one of each kind through the real shell command: warnings or logging would show here
 SHELL_CASES = [
     (["+policy.typo=1"], "policy.typo: unknown key"),
@@ -384,4 +408,17 @@ def test_broken_figures_file_from_the_shell(tmp_path):
     assert r.returncode == 2, r.stderr
     assert r.stderr.strip() == (f"sim: reported_figures: {broken} line {k + 1}: tier: must be one of "
                                 f"{', '.join(TIERS)} (got 'T7')")
+    assert not any(tmp_path.iterdir())
+
+
+def test_a_figure_dated_beyond_what_a_run_simulates_is_one_line(tmp_path):
+    broken = tmp_path.parent / f"{tmp_path.name}-dated.csv"
+    lines = list(FIGURE_LINES)
+    k = next(i for i, line in enumerate(lines) if i and ",2023-12-31," in line)
+    lines[k] = lines[k].replace(",2023-12-31,", ",9999-12-31,", 1)
+    broken.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    r = run_sim(["run", *BASE, f"reported_figures={broken}"], tmp_path)
+    assert r.returncode == 2 and "Traceback" not in r.stderr, r.stderr
+    assert r.stderr.strip() == (f"sim: reported_figures: {broken} line {k + 1}: date: must lie between 1990-01-01 "
+                                "and 2100-12-31 (got '9999-12-31')")
     assert not any(tmp_path.iterdir())
