@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import pandas as pd
@@ -9,7 +10,7 @@ import pandas as pd
 from sim.analysis.run_tables import summary_table, yearly
 from sim.core.outcomes import INDICATORS, RUN_SUMMARY, fmt, percent
 from sim.core.schema import SimConfig
-from sim.experiment.store import clear_unfinished, write_complete, write_config, write_csv, write_text
+from sim.experiment.store import clear_unfinished, hold, write_complete, write_config, write_csv, write_text
 from sim.presentation import run_charts
 
 
@@ -45,8 +46,14 @@ def summary_markdown(table: pd.DataFrame, cfg: SimConfig) -> str:
 
 def write_run(out_dir: Path, cfg: SimConfig, quarterly: pd.DataFrame, charts: bool = True) -> None:
     """The run's files (config, quarterly and yearly series, summary, the parameters each
-    replication ran with, charts), then ``COMPLETE`` with their checksums."""
+    replication ran with, charts), then ``COMPLETE`` with their checksums; all while holding the
+    directory's lock (already held by ``sim run``; taken here for any other caller)."""
     out_dir = Path(out_dir)
+    with hold(out_dir, " ".join(sys.argv)):
+        _write_run(out_dir, cfg, quarterly, charts)
+
+
+def _write_run(out_dir: Path, cfg: SimConfig, quarterly: pd.DataFrame, charts: bool) -> None:
     clear_unfinished(out_dir)
     params = quarterly.attrs.get("parameters")
     quarterly = quarterly.copy(deep=False)
