@@ -363,6 +363,11 @@ FOUND_RUNNING = [
     (["region.sme_revenue_cap=1e308", "region.revenue_median=1e307"], "region.sme_revenue_cap"),
     (["seed=1e3"], "seed: must be a whole number"),
     (["replications=2.0"], "replications: must be a whole number"),
+    (["~policy"], "policy: cannot be deleted"),
+    (["~policy.loans"], "policy.loans: cannot be deleted"),
+    (["~seed"], "seed: cannot be deleted"),
+    (["hydra.job.name=../../x"], "hydra.job.name: must be a plain name"),
+    (["--experimental-rerun", "/nonexistent/config.pickle"], "--experimental-rerun /nonexistent/config.pickle: no such file"),
 ]
 
 
@@ -387,6 +392,9 @@ SHELL_CASES = [
     (["region=mars"], "unknown region 'mars'"),
     (["start_year=2025", "end_year=2020"], "end_year"),
     (["-m", "+scenario=baseline,finance_boost", "seed=1,-3"], "seed"),
+    (["-m", "+scenario=baseline,finance_boost", "hydra.launcher.n_jobs=0"], "hydra.launcher.n_jobs: n_jobs == 0"),
+    (["-m", "+scenario=baseline,finance_boost", "hydra.launcher.prefer=nope"], "hydra.launcher.prefer: prefer=nope"),
+    (["-m", "+scenario=baseline,finance_boost", "hydra.sweep.subdir=same"], "jobs 0 and 1 would both write"),
 ]
 
 
