@@ -392,7 +392,6 @@ class Calibration(Block):
     scale: Annotated[float, Field(gt=0.0, le=1.0)] = 1.0  # fit on a population this fraction of the region
     check_replications: Annotated[int, Field(ge=2, le=10000)] = 40  # posterior-predictive runs in the report
     out: str | None = None  # working directory; default results/calibration/<region>[_cutoff-DATE]
-    install: bool = True  # copy the fit to configs/calibrated/ (never for a backtest with a cutoff)
     restart: bool = False  # ignore an unfinished fit with the same settings instead of resuming it
 
     @model_validator(mode="after")

@@ -10,6 +10,7 @@ import pandas as pd
 from sim.analysis.run_tables import summary_table, yearly
 from sim.core.outcomes import INDICATORS, RUN_SUMMARY, fmt, percent
 from sim.core.schema import SimConfig
+from sim.experiment.posterior import provenance
 from sim.experiment.store import clear_unfinished, hold, write_complete, write_config, write_csv, write_text
 from sim.presentation import run_charts
 
@@ -24,6 +25,8 @@ def summary_markdown(table: pd.DataFrame, cfg: SimConfig) -> str:
         "",
         f"{cfg.start_year}–{cfg.end_year}, quarterly; {cfg.replications} replication(s), seed {cfg.seed}. "
         f"Cells: median [{pct}% interval] across replications.",
+        "",
+        provenance(cfg),
         "",
         "| indicator | " + " | ".join(str(y) for y in years) + " |",
         "|---|" + "---|" * len(years),
