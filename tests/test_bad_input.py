@@ -406,27 +406,23 @@ def test_real_command_line(tmp_path, args, expected):
     assert "Traceback" not in r.stderr and not any(tmp_path.iterdir())
 
 
-def test_broken_figures_file_from_the_shell(tmp_path):
+def _one_cell_changed(tmp_path: Path, old: str, new: str) -> tuple[Path, int]:
+    """A copy of the real figures file with ``old`` replaced by ``new`` in its first row holding it."""
     broken = tmp_path.parent / f"{tmp_path.name}-figures.csv"
     lines = list(FIGURE_LINES)
-    k = next(i for i, line in enumerate(lines) if i and ",T3," in line)
-    lines[k] = lines[k].replace(",T3,", ",T7,", 1)
+    k = next(i for i, line in enumerate(lines) if i and old in line)
+    lines[k] = lines[k].replace(old, new, 1)
     broken.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    r = run_sim(["run", *BASE, f"reported_figures={broken}"], tmp_path)
-    assert r.returncode == 2, r.stderr
-    assert r.stderr.strip() == (f"sim: reported_figures: {broken} line {k + 1}: tier: must be one of "
-                                f"{', '.join(TIERS)} (got 'T7')")
-    assert not any(tmp_path.iterdir())
+    return broken, k + 1
 
 
-def test_a_figure_dated_beyond_what_a_run_simulates_is_one_line(tmp_path):
-    broken = tmp_path.parent / f"{tmp_path.name}-dated.csv"
-    lines = list(FIGURE_LINES)
-    k = next(i for i, line in enumerate(lines) if i and ",2023-12-31," in line)
-    lines[k] = lines[k].replace(",2023-12-31,", ",9999-12-31,", 1)
-    broken.write_text("\n".join(lines) + "\n", encoding="utf-8")
+@pytest.mark.parametrize("old, new, why", [
+    (",T3,", ",T7,", f"tier: must be one of {', '.join(TIERS)} (got 'T7')"),
+    (",2023-12-31,", ",9999-12-31,", "date: must lie between 1990-01-01 and 2100-12-31 (got '9999-12-31')"),
+])
+def test_broken_figures_file_from_the_shell(tmp_path, old, new, why):
+    broken, line = _one_cell_changed(tmp_path, old, new)
     r = run_sim(["run", *BASE, f"reported_figures={broken}"], tmp_path)
     assert r.returncode == 2 and "Traceback" not in r.stderr, r.stderr
-    assert r.stderr.strip() == (f"sim: reported_figures: {broken} line {k + 1}: date: must lie between 1990-01-01 "
-                                "and 2100-12-31 (got '9999-12-31')")
+    assert r.stderr.strip() == f"sim: reported_figures: {broken} line {line}: {why}"
     assert not any(tmp_path.iterdir())

@@ -192,4 +192,7 @@ def test_preflight_errors_are_input_errors(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     with pytest.raises(InputError, match="jobs 0 and 1 would both write"):
         preflight(["-m", "seed=1,2", *BASE, "hydra.sweep.dir=s", "hydra.sweep.subdir=same"])
+    # one sweep, one directory to lock: a sweep directory that depends on a swept value is not one
+    with pytest.raises(InputError, match=r"hydra.sweep.dir: must be the same for every job .*\(in sweep job 0"):
+        preflight(["-m", "seed=1,2", *BASE, "hydra.sweep.dir=s_${seed}"])
     assert listing(tmp_path) == []

@@ -112,3 +112,12 @@ def test_resume_still_skips_untouched_finished_jobs(copy):
     r = run_sim([*SWEEP, "resume=true"], copy.parent)
     assert r.returncode == 0, r.stderr[-2000:]
     assert {j: (copy / j / COMPLETE).stat().st_mtime_ns for j in stamps} == stamps
+
+
+def test_a_file_where_the_comparison_goes_is_one_line_for_compare(copy):
+    shutil.rmtree(copy / "comparison")
+    (copy / "comparison").write_text("not a directory\n")
+    before = state(copy)
+    line = one_line(run_sim(["compare", str(copy)], copy.parent))
+    assert line.startswith("sim: compare: ") and "sweep/comparison: is in the way of the comparison" in line
+    assert state(copy) == before

@@ -21,7 +21,7 @@ from sim.analysis.sweep import OUT_DIRNAME
 from sim.core.errors import InputError
 from sim.core.paths import display, inside, unusable_dir
 from sim.core.schema import SimConfig
-from sim.experiment.store import config_difference, held_by_another, hold, verify
+from sim.experiment.store import config_difference, held_by_another, hold, refusal, verify
 
 # characters and parts that would make a name a path: it names an output directory or a log file
 _NOT_IN_A_NAME = re.compile(r"[/\\\x00]|\.\.")
@@ -109,11 +109,9 @@ def check_writable(plan: Plan) -> None:
 
 def check_no_writer(plan: Plan) -> None:
     """No live process writes the command's directory, a directory above it, or a job's directory."""
-    for d in [plan.root, *plan.root.parents, *(j.out_dir for j in plan.jobs)]:
-        who = held_by_another(d)
-        if who:
-            raise InputError(f"{display(d)}: another sim process is writing here ({who}); "
-                             "wait for it to finish or choose another directory")
+    for d in [plan.root, *Path(os.path.abspath(plan.root)).parents, *(j.out_dir for j in plan.jobs)]:
+        if held_by_another(d):
+            raise refusal(d)
 
 
 def check_output_dir(out_dir: Path, cfg: SimConfig) -> bool:

@@ -189,7 +189,8 @@ def holder(directory: Path) -> str:
         return "a process that has not recorded itself yet"
 
 
-def _busy(directory: Path) -> InputError:
+def refusal(directory: Path) -> InputError:
+    """The one-line refusal to write a directory another process holds, naming that process."""
     return InputError(f"{display(directory)}: another sim process is writing here ({holder(directory)}); "
                       "wait for it to finish or choose another directory")
 
@@ -243,7 +244,7 @@ def hold(directory: Path, command: str) -> Iterator[None]:
             try:
                 entry[0].acquire()
             except filelock.Timeout:
-                raise _busy(directory) from None
+                raise refusal(directory) from None
             except OSError as exc:
                 raise InputError(f"{display(directory)}: cannot lock it for writing "
                                  f"({exc.strerror or type(exc).__name__})") from None
