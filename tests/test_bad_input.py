@@ -229,7 +229,8 @@ N_ROWS = len(FIGURE_LINES) - 1
 
 def _bad_cell(column: str):
     return {
-        "date": st.sampled_from(["2023-13-01", "2023-02-30", "31/12/2023", "2023-8-1", "", "yesterday", "20231231"]),
+        "date": st.sampled_from(["2023-13-01", "2023-02-30", "31/12/2023", "2023-8-1", "", "yesterday", "20231231",
+                                 "9999-12-31", "1899-01-01"]),
         "value": st.one_of(st.floats(-1e7, -1e-3).map(lambda v: f"{v:g}"),
                            st.sampled_from(["many", "", "nan", "1,000"])),
         "tier": ident.map(str.upper).filter(lambda t: t not in TIERS) | st.sampled_from(["t3", "", "T4"]),
@@ -354,6 +355,34 @@ def test_unknown_flag_and_region_name_without_figures():
     assert_refused(BASE + ["region=7"], "region:", "chongqing", kind="fixed")
 
 
+# found by running it (issue 13): each one line naming the field, nothing written
+FOUND_RUNNING = [
+    (["outcomes.report_years=[]"], "outcomes.report_years: List should have at least 1 item"),
+    (["outcomes.report_years=[2019,2019]"], "outcomes.report_years: each year at most once"),
+    (["region.revenue_median=1e308"], "region.revenue_median: must be below sme_revenue_cap"),
+    (["region.sme_revenue_cap=1e308", "region.revenue_median=1e307"], "region.sme_revenue_cap"),
+    (["seed=1e3"], "seed: must be a whole number"),
+    (["replications=2.0"], "replications: must be a whole number"),
+    (["~policy"], "policy: cannot be deleted"),
+    (["~policy.loans"], "policy.loans: cannot be deleted"),
+    (["~seed"], "seed: cannot be deleted"),
+    (["hydra.job.name=../../x"], "hydra.job.name: must be a plain name"),
+    (["--experimental-rerun", "/nonexistent/config.pickle"], "--experimental-rerun /nonexistent/config.pickle: no such file"),
+]
+
+
+@pytest.mark.parametrize("args, expected", FOUND_RUNNING)
+def test_what_used_to_crash_or_pass_silently_is_one_line(args, expected):
+    assert_refused(args if args[0].startswith("--") else BASE + args, expected, kind="found running")
+
+
+def test_deleting_a_mapping_and_adding_it_back_is_still_allowed():
+    from sim.commands.run import compose_job
+
+    cfg = compose_job(BASE + ["~region.entries_per_year", "+region.entries_per_year={2018:400}"])
+    assert cfg.region.entries_per_year == {2018: 400}
+
+
 # one of each kind through the real shell command: warnings or logging would show here
 SHELL_CASES = [
     (["+policy.typo=1"], "policy.typo: unknown key"),
@@ -363,6 +392,9 @@ SHELL_CASES = [
     (["region=mars"], "unknown region 'mars'"),
     (["start_year=2025", "end_year=2020"], "end_year"),
     (["-m", "+scenario=baseline,finance_boost", "seed=1,-3"], "seed"),
+    (["-m", "+scenario=baseline,finance_boost", "hydra.launcher.n_jobs=0"], "hydra.launcher.n_jobs: n_jobs == 0"),
+    (["-m", "+scenario=baseline,finance_boost", "hydra.launcher.prefer=nope"], "hydra.launcher.prefer: prefer=nope"),
+    (["-m", "+scenario=baseline,finance_boost", "hydra.sweep.subdir=same"], "jobs 0 and 1 would both write"),
 ]
 
 
@@ -374,14 +406,23 @@ def test_real_command_line(tmp_path, args, expected):
     assert "Traceback" not in r.stderr and not any(tmp_path.iterdir())
 
 
-def test_broken_figures_file_from_the_shell(tmp_path):
+def _one_cell_changed(tmp_path: Path, old: str, new: str) -> tuple[Path, int]:
+    """A copy of the real figures file with ``old`` replaced by ``new`` in its first row holding it."""
     broken = tmp_path.parent / f"{tmp_path.name}-figures.csv"
     lines = list(FIGURE_LINES)
-    k = next(i for i, line in enumerate(lines) if i and ",T3," in line)
-    lines[k] = lines[k].replace(",T3,", ",T7,", 1)
+    k = next(i for i, line in enumerate(lines) if i and old in line)
+    lines[k] = lines[k].replace(old, new, 1)
     broken.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return broken, k + 1
+
+
+@pytest.mark.parametrize("old, new, why", [
+    (",T3,", ",T7,", f"tier: must be one of {', '.join(TIERS)} (got 'T7')"),
+    (",2023-12-31,", ",9999-12-31,", "date: must lie between 1990-01-01 and 2100-12-31 (got '9999-12-31')"),
+])
+def test_broken_figures_file_from_the_shell(tmp_path, old, new, why):
+    broken, line = _one_cell_changed(tmp_path, old, new)
     r = run_sim(["run", *BASE, f"reported_figures={broken}"], tmp_path)
-    assert r.returncode == 2, r.stderr
-    assert r.stderr.strip() == (f"sim: reported_figures: {broken} line {k + 1}: tier: must be one of "
-                                f"{', '.join(TIERS)} (got 'T7')")
+    assert r.returncode == 2 and "Traceback" not in r.stderr, r.stderr
+    assert r.stderr.strip() == f"sim: reported_figures: {broken} line {line}: {why}"
     assert not any(tmp_path.iterdir())

@@ -26,6 +26,7 @@ from sim.core.schema import validate
 from sim.core.errors import InputError
 from sim.experiment.runner import replication_seeds, run_replications
 from sim.core.figures import COLUMNS
+from sim.experiment.store import verify
 
 SCALE = 0.1
 TRUE = {"failure_rate": 0.08, "high_tech_rate": 0.11, "apply_t2": 0.5}
@@ -116,7 +117,7 @@ def test_weights_drop_figures_and_cutoff_holds_later_ones_out(tmp_path):
 
 # --------------------------------------------------------------------------- recovery (the core)
 def test_fit_recovers_known_parameters_within_its_interval(synthetic, tmp_path):
-    cfg = small_cfg(synthetic, out=str(tmp_path / "fit"), install=False)
+    cfg = small_cfg(synthetic, out=str(tmp_path / "fit"))
     fit = run_fit(cfg, "test", progress=False)
     post = fit.posterior
     lo, hi = post.quantile(0.05), post.quantile(0.95)
@@ -168,10 +169,26 @@ def test_backtest_command_end_to_end_then_runs_draw_from_it(synthetic, tmp_path,
         assert r["failure_rate"] == post.values[int(r["particle"]), post.names.index("failure_rate")]
 
 
+def test_a_full_fit_writes_only_its_own_directory(synthetic, tmp_path, capsys):
+    """A tiny fit (20 particles, one generation) never becomes the default every run reads."""
+    default = post_mod.default_file("chongqing")
+    watched = [default, *sorted((default.parent / "chongqing").rglob("*")), *sorted(default.parent.glob("previous/*"))]
+    before = {p: p.read_bytes() for p in watched if p.is_file()}
+    out = tmp_path / "tiny"
+    argv = [f"reported_figures={synthetic}", "calibration.use=none", "calibration.scale=0.1",
+            "calibration.particles=20", "calibration.generations=1", "calibration.check_replications=2",
+            "calibration.processes=1", f"out={out}", "progress=false"]
+    assert calibrate_command(argv) == 0, capsys.readouterr().err
+    assert f"python -m sim calibrate install {out}" in capsys.readouterr().err
+    assert verify(out).finished and "posterior.yaml" in json.loads((out / "COMPLETE").read_text())["sha256"]
+    assert {p: p.read_bytes() for p in before} == before
+    assert sorted(default.parent.glob("previous/*")) == sorted(p for p in watched if p.parent.name == "previous")
+
+
 def test_resume_continues_the_same_fit(synthetic, tmp_path):
-    cfg = small_cfg(synthetic, out=str(tmp_path / "r"), install=False, generations=1, particles=20)
+    cfg = small_cfg(synthetic, out=str(tmp_path / "r"), generations=1, particles=20)
     first = run_fit(cfg, "test", progress=False)
-    more = small_cfg(synthetic, out=str(tmp_path / "r"), install=False, generations=2, particles=20)
+    more = small_cfg(synthetic, out=str(tmp_path / "r"), generations=2, particles=20)
     second = run_fit(more, "test", progress=False)
     assert second.resumed and second.abc_id == first.abc_id
     assert second.generations == 2 and second.epsilons[0] == first.epsilons[0]
@@ -181,7 +198,7 @@ def test_resume_continues_the_same_fit(synthetic, tmp_path):
     # a finished fit with the same settings is not redone; restart=true starts a new one
     again = run_fit(more, "test", progress=False)
     assert again.resumed and again.evaluations == second.evaluations
-    fresh = run_fit(small_cfg(synthetic, out=str(tmp_path / "r"), install=False, generations=1, particles=20,
+    fresh = run_fit(small_cfg(synthetic, out=str(tmp_path / "r"), generations=1, particles=20,
                               restart=True), "test", progress=False)
     assert fresh.abc_id != first.abc_id
 

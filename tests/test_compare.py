@@ -7,6 +7,7 @@ Runs two tiny real sweeps (Chongqing, 2018-2021, a few replications) with Hydra'
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -21,6 +22,7 @@ import yaml
 from sim.analysis.paired import build, cost_per_extra
 from sim.presentation.comparison_report import write_comparison
 from sim.core.errors import InputError
+from sim.experiment.store import write_complete
 
 YEARS = [2020, 2021]
 INTERVAL = 0.9
@@ -159,6 +161,11 @@ def test_unfinished_and_never_started_jobs_are_listed_not_crashed_on(sweep, tmp_
     assert "skipped: never started" in md and "+scenario=finance_boost" in md
 
 
+def _reseal(job_dir: Path) -> None:
+    """A job edited on purpose, sealed again as if it had finished that way (else it is tampered)."""
+    write_complete(job_dir, json.loads((job_dir / "COMPLETE").read_text())["files"])
+
+
 def test_seed_and_replication_mismatches_are_reported(sweep, tmp_path):
     copy = tmp_path / "sweep"
     shutil.copytree(sweep, copy)
@@ -166,6 +173,7 @@ def test_seed_and_replication_mismatches_are_reported(sweep, tmp_path):
     cfg = yaml.safe_load(cfg_path.read_text())
     cfg["seed"] = 5
     cfg_path.write_text(yaml.safe_dump(cfg, sort_keys=False))
+    _reseal(copy / "1_finance_boost")
     c = build(copy)
     assert any("seed 5 differs from the reference's seed 0" in n for n in c.notes)
     assert (c.table.loc[c.table.measure == "difference", "note"] == "not paired: different seed").all()
@@ -174,6 +182,7 @@ def test_seed_and_replication_mismatches_are_reported(sweep, tmp_path):
     shutil.copytree(sweep, copy)
     y = pd.read_csv(copy / "1_finance_boost" / "yearly.csv")
     y[y.replication < 2].to_csv(copy / "1_finance_boost" / "yearly.csv", index=False)
+    _reseal(copy / "1_finance_boost")
     c = build(copy)
     diffs = c.table[c.table.measure == "difference"]
     assert (diffs["pairs"] == 2).all() and (diffs["note"] == "paired on 2 common replications").all()

@@ -18,7 +18,7 @@ import yaml
 
 from sim.core.errors import InputError
 from sim.core.outcomes import SWEEP_CUMULATIVE, SWEEP_STOCKS, column_of
-from sim.experiment.store import COMPLETE, is_complete
+from sim.experiment.store import COMPLETE, verify
 
 OUT_DIRNAME = "comparison"
 PLANNED_JOBS = "planned_jobs.json"
@@ -38,6 +38,7 @@ class Job:
     yearly: pd.DataFrame | None = None
     problem: str | None = None  # why the job is skipped (None: finished and readable)
     label: str = ""
+    tampered: str | None = None  # a file changed after the job finished, as one line naming it
 
     @property
     def name(self) -> str:
@@ -89,9 +90,13 @@ def load_job(d: Path) -> Job:
         job.overrides = [str(o) for o in yaml.safe_load((d / ".hydra" / "overrides.yaml").read_text()) or []]
     except Exception:
         job.overrides = []
-    if not is_complete(d):
-        job.problem = ("no COMPLETE marker (crashed, killed or still running)" if not (d / COMPLETE).exists() else
-                       "COMPLETE marker does not match the files (damaged or partly copied)")
+    verdict = verify(d)  # a job is used only when every file still has the checksum it finished with
+    if verdict.state == "tampered":
+        job.tampered = verdict.message()
+        job.problem = f"tampered: {verdict.file.name} changed after the job finished (checksum differs from COMPLETE)"
+        return job
+    if not verdict.finished:
+        job.problem = verdict.why if verdict.file is None else f"damaged: {verdict.file.name}: {verdict.why}"
         return job
     try:
         job.config = yaml.safe_load((d / "config.yaml").read_text(encoding="utf-8"))

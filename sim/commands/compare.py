@@ -1,14 +1,23 @@
 """`python -m sim compare SWEEP_DIR [--baseline JOB] [--year YEAR]`: rebuild a sweep's comparison
 from its finished jobs (after a crash, or on job outputs copied back from a cluster). The Hydra
-callback ``sim.commands.callbacks.CompareOnMultirunEnd`` writes the same files when a sweep ends."""
+callback ``sim.commands.callbacks.CompareOnMultirunEnd`` writes the same files when a sweep ends.
+
+A job whose files no longer match the checksums its COMPLETE marker recorded is left out and listed
+as tampered, with one line on stderr naming the file; the comparison of the other jobs is written
+(exit 0). While a sweep still runs in the directory, compare refuses, naming that process."""
 
 from __future__ import annotations
 
+import os
+import shlex
 import sys
 from pathlib import Path
 
+from sim.analysis.sweep import OUT_DIRNAME, find_jobs
 from sim.commands.args import OneLineParser
 from sim.core.errors import InputError
+from sim.core.paths import display
+from sim.experiment.store import hold
 from sim.presentation.comparison_report import write_comparison
 
 
@@ -23,10 +32,19 @@ def compare_command(argv: list[str]) -> int:
     p.add_argument("--year", type=int, help="report year to rank packages at (default: the last report year)")
     try:
         args = p.parse_args(argv)
-        out, ranking = write_comparison(args.sweep_dir, baseline=args.baseline, year=args.year)
+        jobs = find_jobs(args.sweep_dir)  # a bad path is an error before anything is created
+        target = args.sweep_dir / OUT_DIRNAME
+        if os.path.lexists(target) and not target.is_dir():
+            raise InputError(f"{display(target)}: is in the way of the comparison (not a directory); move it away")
+        with hold(args.sweep_dir, "python -m sim compare " + " ".join(shlex.quote(a) for a in argv)):
+            out, ranking = write_comparison(args.sweep_dir, baseline=args.baseline, year=args.year)
     except InputError as exc:
         print(f"sim: compare: {exc}", file=sys.stderr)
         return 2
+    for j in jobs:
+        if j.tampered:
+            print(f"sim: compare: {j.tampered}; job {j.name} is left out of the comparison (listed as tampered)",
+                  file=sys.stderr)
     print(f"comparison written to {out}/ (report.html, comparison.md, comparison.csv)")
     print(ranking.removeprefix("## "))  # the ranking table
     return 0

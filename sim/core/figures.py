@@ -66,6 +66,8 @@ _ID_RE = re.compile(r"^[a-z0-9][a-z0-9_]*$")
 _DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _SEED_RE = re.compile(r"^\d{3}_[0-9a-f]{16}\.txt$")
 _STR_COLUMNS = ("id", "region", "tier", "kind", "use", "seed_file", "quote", "reading")
+# the years a run can simulate (sim.core.schema.Year); a figure outside them can be neither charted nor fitted
+FIRST_DATE, LAST_DATE = _dt.date(1990, 1, 1), _dt.date(2100, 12, 31)
 
 
 def _display(path: Path, given: str | os.PathLike | None) -> str:
@@ -155,6 +157,8 @@ def _check_row(fields: dict[str, str], where: str) -> tuple[_dt.date, float, flo
         date = _dt.date.fromisoformat(date_text)
     except ValueError:
         raise bad("date", "must be an ISO date YYYY-MM-DD", date_text) from None
+    if not FIRST_DATE <= date <= LAST_DATE:
+        raise bad("date", f"must lie between {FIRST_DATE} and {LAST_DATE}", date_text)
 
     value = _parse_number(fields["value"])
     if value is None:

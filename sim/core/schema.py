@@ -33,7 +33,8 @@ Year = Annotated[int, Field(ge=1990, le=2100)]
 
 def _no_coercion(value: Any, tp: Any) -> None:
     """Refuse the silent conversions pydantic's lax mode makes: ``seed=true`` must not run seed 1,
-    ``credit_supply='1.5'`` (a quoted string) or ``progress=1`` must not pass as a number or a switch."""
+    ``credit_supply='1.5'`` (a quoted string) or ``progress=1`` must not pass as a number or a switch,
+    ``seed=1e3`` or ``replications=2.0`` (floats) must not pass as whole numbers."""
     origin = get_origin(tp)
     if origin is Annotated:
         return _no_coercion(value, get_args(tp)[0])
@@ -49,6 +50,8 @@ def _no_coercion(value: Any, tp: Any) -> None:
             _no_coercion(item, get_args(tp)[1])
     elif tp in (int, float) and isinstance(value, (bool, str)):
         raise ValueError(f"must be a number, not {'true/false' if isinstance(value, bool) else 'text'}")
+    elif tp is int and isinstance(value, float):
+        raise ValueError("must be a whole number written without a decimal point or exponent (e.g. 1000, not 1e3)")
     elif tp is bool and not isinstance(value, bool):
         raise ValueError("must be true or false")
 
@@ -433,7 +436,7 @@ class Region(Block):
     entries_per_year: dict[Year, NonNeg]  # new firms per year; linear in between, flat outside
     revenue_median: Annotated[float, Field(gt=0.0)] = 8.0  # M yuan, entering and initial firms
     revenue_sigma: Annotated[float, Field(ge=0.0, le=4.0)] = 1.3
-    sme_revenue_cap: Annotated[float, Field(gt=0.0)] = 400.0  # outgrows SME size above this
+    sme_revenue_cap: Annotated[float, Field(gt=0.0, le=1e5)] = 400.0  # outgrows SME size above this
     clusters: list[Cluster]
     calendar: Calendar = Calendar()
     # the national model holds areas; their nominees compete for MIIT's batch. A region without
@@ -476,6 +479,9 @@ class Region(Block):
         if self.initial_srdi > self.initial_firms:
             raise ValueError(f"initial_srdi: must be at most initial_firms ({self.initial_firms}), "
                              f"got {self.initial_srdi}")
+        if self.revenue_median >= self.sme_revenue_cap:
+            raise ValueError(f"revenue_median: must be below sme_revenue_cap ({self.sme_revenue_cap:g} M yuan; "
+                             f"above it new firms are not SMEs), got {self.revenue_median:g}")
         return self
 
 
@@ -527,7 +533,6 @@ class Calibration(Block):
     scale: Annotated[float, Field(gt=0.0, le=1.0)] = 1.0  # fit on a population this fraction of the region
     check_replications: Annotated[int, Field(ge=2, le=10000)] = 40  # posterior-predictive runs in the report
     out: str | None = None  # working directory; default results/calibration/<region>[_cutoff-DATE]
-    install: bool = True  # copy the fit to configs/calibrated/ (never for a backtest with a cutoff)
     restart: bool = False  # ignore an unfinished fit with the same settings instead of resuming it
 
     @model_validator(mode="before")
@@ -582,8 +587,14 @@ class LeverEffects(Block):
 
 # -------------------------------------------------------------------------------------- outcomes
 class Outcomes(Block):
-    report_years: list[Annotated[int, Field(ge=1990, le=2100)]] = [2023, 2025, 2027, 2030]
+    report_years: Annotated[list[Annotated[int, Field(ge=1990, le=2100)]], Field(min_length=1)] = [2023, 2025, 2027, 2030]
     interval: Annotated[float, Field(gt=0.0, lt=1.0)] = 0.90
+
+    @model_validator(mode="after")
+    def _distinct(self) -> Outcomes:
+        if len(set(self.report_years)) != len(self.report_years):
+            raise ValueError(f"report_years: each year at most once, got {self.report_years}")
+        return self
 
 
 class SimConfig(Block):

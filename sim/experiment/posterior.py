@@ -185,6 +185,20 @@ def resolve(cfg: SimConfig) -> Posterior | None:
     return load_posterior(path)
 
 
+def provenance(cfg: SimConfig) -> str:
+    """Which calibration a run uses, in words for its summary: the file, when it was fitted and on
+    which simulator source, or the region's own values."""
+    post = resolve(cfg)
+    if post is None:
+        why = "calibration.use=none" if cfg.calibration.use == "none" else f"no {display(calibration_file(cfg))}"
+        return f"Parameters: the region's own values (configs/uncertainties/{cfg.region.name}.yaml; {why})."
+    how = "posterior median" if cfg.calibration.use == "median" else "a posterior draw per replication"
+    stale = "".join(f" May be stale: {why}." for why in staleness(cfg, post))
+    return (f"Parameters: {how} from {display(post.path)} (created {post.meta.get('created', 'unknown')}, "
+            f"model source {post.meta.get('model_source', 'unknown')}); parameters.csv lists each replication's."
+            f"{stale}")
+
+
 def check_calibration(cfg: SimConfig) -> None:
     """Before anything is written: a run that asks for a posterior must find a usable one.
     Raises InputError naming the field."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 import pandas as pd
@@ -10,7 +11,8 @@ import pandas as pd
 from sim.analysis.run_tables import summary_indicators, summary_table, yearly
 from sim.core.outcomes import fmt, percent
 from sim.core.schema import SimConfig
-from sim.experiment.store import clear_unfinished, write_complete, write_config, write_csv, write_text
+from sim.experiment.posterior import provenance
+from sim.experiment.store import clear_unfinished, hold, write_complete, write_config, write_csv, write_text
 from sim.presentation import run_charts
 
 
@@ -24,6 +26,8 @@ def summary_markdown(table: pd.DataFrame, cfg: SimConfig, params: pd.DataFrame |
         "",
         f"{cfg.start_year}–{cfg.end_year}, quarterly; {cfg.replications} replication(s), seed {cfg.seed}. "
         f"Cells: median [{pct}% interval] across replications.",
+        "",
+        provenance(cfg),
         "",
         "| indicator | " + " | ".join(str(y) for y in years) + " |",
         "|---|" + "---|" * len(years),
@@ -58,8 +62,14 @@ def write_run(out_dir: Path, cfg: SimConfig, quarterly: pd.DataFrame, charts: bo
               equal_cost: tuple[pd.DataFrame, dict] | None = None) -> None:
     """The run's files (config, quarterly and yearly series, summary, the parameters each
     replication ran with, charts; the package at equal cost in ``equal_cost/`` when it was run so),
-    then ``COMPLETE`` with their checksums."""
+    then ``COMPLETE`` with their checksums; all while holding the directory's lock (already held by
+    ``sim run``; taken here for any other caller)."""
     out_dir = Path(out_dir)
+    with hold(out_dir, " ".join(sys.argv)):
+        _write_run(out_dir, cfg, quarterly, charts)
+
+
+def _write_run(out_dir: Path, cfg: SimConfig, quarterly: pd.DataFrame, charts: bool) -> None:
     clear_unfinished(out_dir)
     params = quarterly.attrs.get("parameters")
     reviews = quarterly.attrs.get("reviews")

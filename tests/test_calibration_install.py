@@ -1,0 +1,110 @@
+"""A calibration never replaces the default every run reads by itself. Installing a finished fit is
+an explicit command that checks the fit directory (COMPLETE and its checksums; never a backtest),
+keeps the previous default with its report under configs/calibrated/previous/, and a run's
+summary says which calibration it used."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from sim.commands import calibrate as cal_cmd
+from sim.commands.calibrate import calibrate_command
+from sim.commands.run import compose_job
+from sim.experiment import posterior as post_mod
+from sim.experiment.store import write_complete
+
+REAL = Path(post_mod.CALIBRATED_DIR)
+REPORT = ["report.md", "targets.csv", "parameters.csv"]
+
+
+@pytest.fixture
+def calibrated(tmp_path, monkeypatch) -> Path:
+    """A private configs/calibrated/ holding a copy of the committed Chongqing default."""
+    d = tmp_path / "calibrated"
+    d.mkdir()
+    shutil.copyfile(REAL / "chongqing.yaml", d / "chongqing.yaml")
+    shutil.copytree(REAL / "chongqing", d / "chongqing")
+    monkeypatch.setattr(post_mod, "CALIBRATED_DIR", d)
+    monkeypatch.setattr(cal_cmd, "CALIBRATED_DIR", d)
+    return d
+
+
+def make_fit(d: Path, created: str = "2027-01-02T03:04:05", cutoff: str | None = None, seal: bool = True) -> Path:
+    """A finished fit directory as `sim calibrate` leaves it (posterior, report files, COMPLETE)."""
+    d.mkdir(parents=True)
+    meta = {"command": "python -m sim calibrate region=chongqing", "created": created, "model_source": "abc123",
+            "fit": {"particles": 10, "generations": 1, "cutoff": cutoff}}
+    post = post_mod.Posterior("chongqing", ("failure_rate",), np.array([0.5, 0.5]), np.array([[0.04], [0.06]]),
+                              None, meta)
+    post_mod.write_posterior(d / "posterior.yaml", post, "test fit")
+    for f in REPORT:
+        (d / f).write_text(f"{f} of the fit created {created}\n")
+    if seal:
+        write_complete(d, ["posterior.yaml", *REPORT])
+    return d
+
+
+def tree(root: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+def test_install_keeps_the_previous_default_and_its_report(calibrated, tmp_path, capsys):
+    old, old_report = (calibrated / "chongqing.yaml").read_bytes(), tree(calibrated / "chongqing")
+    fit = make_fit(tmp_path / "fit")
+    assert calibrate_command(["install", str(fit)]) == 0, capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "installed:" in err and "previous default is kept as" in err
+    assert (calibrated / "chongqing.yaml").read_bytes() == (fit / "posterior.yaml").read_bytes()
+    assert tree(calibrated / "chongqing") == {f: (fit / f).read_bytes() for f in REPORT}
+    kept = calibrated / "previous" / "chongqing-2026-11-22T14-08-50"  # the committed fit's `created`
+    assert (kept.parent / f"{kept.name}.yaml").read_bytes() == old and tree(kept) == old_report
+    before = tree(calibrated)  # installing the same fit again changes nothing
+    assert calibrate_command(["install", str(fit)]) == 0
+    assert tree(calibrated) == before and "previous default" not in capsys.readouterr().err
+    second = make_fit(tmp_path / "fit2", created="2027-02-03T00:00:00")
+    assert calibrate_command(["install", str(second)]) == 0
+    assert (calibrated / "previous" / "chongqing-2027-01-02T03-04-05.yaml").read_bytes() == \
+        (fit / "posterior.yaml").read_bytes()
+
+
+@pytest.mark.parametrize("damage, expected", [
+    ("unsealed", "not a finished fit (no COMPLETE marker"),
+    ("tampered", "posterior.yaml: changed after the run finished"),
+    ("backtest", "a backtest (fitted on figures up to 2023-12-31) is never installed"),
+    ("missing", "not a finished fit (no COMPLETE marker"),
+])
+def test_install_refuses_an_unfinished_damaged_or_backtest_fit(calibrated, tmp_path, capsys, damage, expected):
+    fit = tmp_path / "fit"
+    if damage != "missing":
+        make_fit(fit, seal=damage != "unsealed", cutoff="2023-12-31" if damage == "backtest" else None)
+    if damage == "tampered":
+        (fit / "posterior.yaml").write_text((fit / "posterior.yaml").read_text().replace("0.06", "0.6"))
+    before = tree(calibrated)
+    assert calibrate_command(["install", str(fit)]) == 2
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("sim: calibrate install ") and expected in lines[0], lines
+    assert tree(calibrated) == before
+
+
+def test_the_old_install_flag_is_refused_with_the_way_to_install(tmp_path, capsys):
+    assert calibrate_command(["calibration.install=true", f"out={tmp_path / 'never'}"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and "python -m sim calibrate install FIT_DIR" in err
+    assert not (tmp_path / "never").exists()
+    assert calibrate_command(["--help"]) == 0 and "calibrate install FIT_DIR" in capsys.readouterr().out
+
+
+def test_a_run_says_which_calibration_it_used(tmp_path):
+    fit = make_fit(tmp_path / "fit")
+    median = compose_job([f"calibration.file={fit / 'posterior.yaml'}", "calibration.use=median"])
+    line = post_mod.provenance(median)
+    assert line.startswith("Parameters: posterior median from ") and str(fit / "posterior.yaml") in line
+    assert "created 2027-01-02T03:04:05" in line and "model source abc123" in line and "May be stale" in line
+    default = post_mod.provenance(compose_job([]))
+    assert "a posterior draw per replication from configs/calibrated/chongqing.yaml" in default
+    assert post_mod.provenance(compose_job(["calibration.use=none"])) == (
+        "Parameters: the region's own values (configs/uncertainties/chongqing.yaml; calibration.use=none).")
