@@ -66,10 +66,11 @@ def write_run(out_dir: Path, cfg: SimConfig, quarterly: pd.DataFrame, charts: bo
     ``sim run``; taken here for any other caller)."""
     out_dir = Path(out_dir)
     with hold(out_dir, " ".join(sys.argv)):
-        _write_run(out_dir, cfg, quarterly, charts)
+        _write_run(out_dir, cfg, quarterly, charts, equal_cost)
 
 
-def _write_run(out_dir: Path, cfg: SimConfig, quarterly: pd.DataFrame, charts: bool) -> None:
+def _write_run(out_dir: Path, cfg: SimConfig, quarterly: pd.DataFrame, charts: bool,
+               equal_cost: tuple[pd.DataFrame, dict] | None) -> None:
     clear_unfinished(out_dir)
     params = quarterly.attrs.get("parameters")
     reviews = quarterly.attrs.get("reviews")
