@@ -13,11 +13,12 @@ import matplotlib.ticker as mticker
 import numpy as np
 
 from sim.analysis.paired import Comparison
-from sim.core.outcomes import INDICATORS, INSTRUMENT_LABELS, INSTRUMENTS, SWEEP_STOCKS, percent, quantile_levels
-from sim.presentation.style import SIGNED, THOUSANDS, save
+from sim.core.outcomes import (INDICATORS, INSTRUMENT_LABELS, INSTRUMENTS, SWEEP_STOCKS, fmt_money, in_bn, percent,
+                               quantile_levels)
+from sim.presentation.style import SIGNED, THOUSANDS, money_axis, save
 
 REF_COLOR = "#333333"
-INSTRUMENT_COLORS = ["tab:blue", "tab:orange", "tab:green", "tab:purple"]
+INSTRUMENT_COLORS = ["tab:blue", "tab:orange", "tab:green", "tab:purple", "tab:brown"]  # one per instrument
 STOCKS = [(i, INDICATORS[i].label) for i in SWEEP_STOCKS]
 
 
@@ -53,8 +54,9 @@ def _region(c: Comparison) -> str:
     return c.region_label()
 
 
-def _start(c: Comparison) -> int:
-    return min(int(j.config["start_year"]) for j in c.ok_jobs)
+def money_text(x: float) -> str:
+    """An amount in M yuan with its unit, for a label ("1,234 M yuan", "23.4 bn yuan")."""
+    return fmt_money(x) + ("" if in_bn(x) else " M yuan")
 
 
 def _ordered(c: Comparison) -> list:
@@ -85,6 +87,7 @@ def outcomes_chart(c: Comparison) -> plt.Figure:
                         fmt="o", color=colors[j.name], ms=6, capsize=3, lw=1.6)
         ax.set_title(label)
         ax.set_xlabel(f"firms at end of {c.rank_year}")
+        ax.xaxis.set_major_locator(mticker.MaxNLocator(nbins=4))  # narrow panels: few ticks, never overlapping
         ax.xaxis.set_major_formatter(THOUSANDS)
         ax.grid(axis="x", alpha=0.3)
     axes[0].set_yticks(y, [j.label + ("  (reference)" if j is c.reference_of(j) else "") for j in jobs])
@@ -153,7 +156,7 @@ def cost_effectiveness_chart(c: Comparison) -> plt.Figure | None:
         if not np.all(np.isfinite(yerr)):
             yerr = None
         cpe = r["cost_per_extra"]
-        tag = f"{cpe:,.1f} M yuan / extra giant" if np.isfinite(cpe) else r["cost_note"].split(";")[0]
+        tag = f"{money_text(cpe)} per extra giant" if np.isfinite(cpe) else r["cost_note"].split(";")[0]
         ax.errorbar([r["extra_giants"]], [r["extra_cost"]], xerr=xerr, yerr=yerr, fmt="o", ms=7, capsize=3,
                     color=colors[r["job"]], label=f"{r['package']}: {tag}")
         ax.annotate(r["package"], (r["extra_giants"], r["extra_cost"]), textcoords="offset points",
@@ -173,13 +176,12 @@ def cost_effectiveness_chart(c: Comparison) -> plt.Figure | None:
         ax.plot(gx, gx * v, color="0.6", lw=0.8, ls="--", zorder=0,
                 label="guide: constant cost per extra giant" if k == 0 else None)
         xe = min(ax.get_xlim()[1], ax.get_ylim()[1] / v) * 0.97
-        ax.text(xe, xe * v, f"{v:g} M yuan/giant", fontsize=7, color="0.45", ha="right", va="bottom")
+        ax.text(xe, xe * v, f"{money_text(v)}/giant", fontsize=7, color="0.45", ha="right", va="bottom")
     ax.text(0.99, 0.02, "towards bottom right: more little giants for less money", transform=ax.transAxes,
             ha="right", fontsize=7, color="0.4")
     ax.set_xlabel(f"extra little giants at end of {c.rank_year} (package − reference, median)")
-    ax.set_ylabel(f"extra fiscal cost {_start(c)}–{c.rank_year} (M yuan, median)")
     ax.xaxis.set_major_formatter(SIGNED)
-    ax.yaxis.set_major_formatter(SIGNED)
+    money_axis(ax, "y", f"extra fiscal cost {c.adopt_year}–{c.rank_year} ({{unit}}, median)", signed=True)
     ax.grid(alpha=0.25)
     fig.legend(fontsize=7.5, frameon=False, loc="outside lower center", ncol=2)
     ax.set_title(f"{_region(c)}: what each package buys — extra fiscal cost vs extra little giants, "
@@ -239,11 +241,10 @@ def fiscal_chart(c: Comparison) -> plt.Figure:
     ax.errorbar(med, y, xerr=[med - lo, hi - med], fmt="|", color="black", ms=12, capsize=3,
                 label=f"total: median and {_pct(c)}% interval")
     ax.set_yticks(y, [j.label + ("  (reference)" if j is c.reference_of(j) else "") for j in jobs])
-    ax.set_xlabel(f"M yuan, cumulative {_start(c)}–{c.rank_year}")
-    ax.xaxis.set_major_formatter(THOUSANDS)
+    money_axis(ax, "x", f"{{unit}}, cumulative since adoption, {c.adopt_year}–{c.rank_year}")
     ax.grid(axis="x", alpha=0.3)
-    fig.legend(fontsize=8, frameon=False, loc="outside lower center", ncol=5)
-    ax.set_title(f"{_region(c)}: fiscal cost by instrument, {_start(c)}–{c.rank_year}, by package\n"
+    fig.legend(fontsize=8, frameon=False, loc="outside lower center", ncol=3)
+    ax.set_title(f"{_region(c)}: fiscal cost by instrument since adoption, {c.adopt_year}–{c.rank_year}, by package\n"
                  f"bars = median of each instrument across {_nrep(c)} replications", fontsize=10)
     return fig
 
