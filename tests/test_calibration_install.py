@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import yaml
 
 from sim.commands import calibrate as cal_cmd
 from sim.commands.calibrate import calibrate_command
@@ -60,7 +61,8 @@ def test_install_keeps_the_previous_default_and_its_report(calibrated, tmp_path,
     assert "installed:" in err and "previous default is kept as" in err
     assert (calibrated / "chongqing.yaml").read_bytes() == (fit / "posterior.yaml").read_bytes()
     assert tree(calibrated / "chongqing") == {f: (fit / f).read_bytes() for f in REPORT}
-    kept = calibrated / "previous" / "chongqing-2026-11-22T14-08-50"  # the committed fit's `created`
+    created = yaml.safe_load(old)["created"]  # the committed fit's `created` names the kept copy
+    kept = calibrated / "previous" / f"chongqing-{created.replace(':', '-')}"
     assert (kept.parent / f"{kept.name}.yaml").read_bytes() == old and tree(kept) == old_report
     before = tree(calibrated)  # installing the same fit again changes nothing
     assert calibrate_command(["install", str(fit)]) == 0

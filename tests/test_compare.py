@@ -2,7 +2,8 @@
 per-replication differences of the jobs' own yearly.csv, a named reference, honest cost per extra
 little giant, and unfinished or unpaired jobs stated rather than crashed on or silently mixed in.
 
-Runs two tiny real sweeps (Chongqing, 2018-2021, a few replications) with Hydra's basic launcher.
+Runs two tiny real sweeps (Chongqing, 2018-2021, packages adopted from 2019, a few replications) with
+Hydra's basic launcher.
 """
 
 from __future__ import annotations
@@ -26,12 +27,14 @@ from sim.experiment.store import write_complete
 
 YEARS = [2020, 2021]
 INTERVAL = 0.9
+ADOPTED = 2019  # policy.adopt_from=2019Q1: cumulative figures count from here
 
 
 def _sweep(cwd: Path, name: str, *overrides: str) -> Path:
     sweep_dir = cwd / name
     cmd = [sys.executable, "-m", "sim", "run", "-m", *overrides, "end_year=2021",
-           f"outcomes.report_years=[{','.join(map(str, YEARS))}]", "progress=false", "hydra/launcher=basic",
+           f"outcomes.report_years=[{','.join(map(str, YEARS))}]", f"policy.adopt_from={ADOPTED}Q1",
+           f"outcomes.rank_year={YEARS[-1]}", "progress=false", "hydra/launcher=basic",
            f"hydra.sweep.dir={sweep_dir}"]
     r = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, env={**os.environ, "MPLBACKEND": "Agg"})
     assert r.returncode == 0, r.stderr[-3000:]
@@ -52,8 +55,10 @@ def lever_sweep(tmp_path_factory) -> Path:
 
 
 def _cum(y: pd.DataFrame, col: str) -> pd.Series:
+    """Summed from the adoption year, as the comparison counts costs and flows."""
     y = y.sort_values(["replication", "year"])
-    return y.assign(v=y.groupby("replication")[col].cumsum()).set_index(["replication", "year"])["v"]
+    y = y.assign(v=y[col].where(y["year"] >= ADOPTED, 0))
+    return y.assign(v=y.groupby("replication")["v"].cumsum()).set_index(["replication", "year"])["v"]
 
 
 def _hand(sweep: Path) -> dict[str, pd.DataFrame]:
@@ -130,16 +135,16 @@ def test_reference_is_the_status_quo_job(sweep):
     assert set(rk["reference"]) == {"0_baseline"}
     assert rk.loc[rk.job == "0_baseline", "is_reference"].item()
     md = (sweep / "comparison" / "comparison.md").read_text()
-    assert "Reference: job 0_baseline (baseline), the job that runs the status-quo policy" in md
+    assert "Reference: job 0_baseline (Status quo), the job that runs the status-quo policy" in md
     assert "not against the status quo" not in md
 
 
 def test_lever_sweep_without_status_quo_names_its_reference(lever_sweep):
     md = (lever_sweep / "comparison" / "comparison.md").read_text()
-    assert ("**Differences in this report are against finance_boost, loans.interest_subsidy=0, not against the "
+    assert ("**Differences in this report are against Finance boost, loans.interest_subsidy=0, not against the "
             "status quo.**") in md
     assert "no job in this sweep runs the status-quo policy" in md
-    assert "| finance_boost, loans.interest_subsidy=0.02 |" in md
+    assert "| Finance boost, loans.interest_subsidy=0.02 |" in md
     c = build(lever_sweep, baseline="1")
     (ref,) = c.distinct_refs()
     assert ref.job.name == "1_finance_boost" and "--baseline" in ref.why
@@ -153,7 +158,7 @@ def test_unfinished_and_never_started_jobs_are_listed_not_crashed_on(sweep, tmp_
     (copy / "1_finance_boost" / "COMPLETE").unlink()
     out, _ = write_comparison(copy)
     md = (out / "comparison.md").read_text()
-    assert "| 1_finance_boost | finance_boost |  | skipped: no COMPLETE marker" in md
+    assert "| 1_finance_boost | finance_boost |  | skipped: no COMPLETE marker" in md  # unread: its id
     assert "1 finished job(s) of 2" in md
     assert set(pd.read_csv(out / "comparison.csv")["job"]) == {"0_baseline"}
     shutil.rmtree(copy / "1_finance_boost")

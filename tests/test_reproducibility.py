@@ -23,6 +23,7 @@ from sim.experiment.store import is_complete
 from sim.experiment.runner import replication_seeds, run_one, run_replications
 
 SCENARIOS = ("baseline", "finance_boost")
+ADOPTED = "policy.adopt_from=2019Q1"  # inside the short runs, so the two scenarios differ
 
 pytestmark = pytest.mark.slow
 
@@ -34,8 +35,8 @@ def launched(tmp_path_factory):
     already run another job (joblib reuses its workers, basic runs all jobs in one process).
     The four commands are independent and run at the same time to keep the test short."""
     root = tmp_path_factory.mktemp("repro")
-    commands = {f"alone_{s}": ["run", f"+scenario={s}", *SHORT, f"hydra.run.dir=alone_{s}"] for s in SCENARIOS}
-    sweep = ["run", "-m", f"+scenario={','.join(SCENARIOS)}", "seed=7,0", *SHORT]
+    commands = {f"alone_{s}": ["run", f"+scenario={s}", *SHORT, ADOPTED, f"hydra.run.dir=alone_{s}"] for s in SCENARIOS}
+    sweep = ["run", "-m", f"+scenario={','.join(SCENARIOS)}", "seed=7,0", *SHORT, ADOPTED]
     commands["basic"] = [*sweep, "hydra/launcher=basic", "hydra.sweep.dir=basic"]
     commands["joblib"] = [*sweep, "hydra/launcher=joblib", "hydra.launcher.n_jobs=2", "hydra.sweep.dir=joblib"]
     env = {**os.environ, "PYTHONPATH": str(REPO)}

@@ -67,10 +67,10 @@ def test_committed_file_loads_with_types(figures):
         ("national", "T2", "2024-05-31", "stock", 124000, "calibrate"),
         ("national", "T3", "2025-12-31", "target", 10000, "context"),
         ("national", "T2", "2025-12-31", "target", 100000, "context"),
-        ("beijing", "T3", "2023-08-31", "stock", 796, "context"),
-        ("shenzhen", "T3", "2023-08-31", "stock", 743, "context"),
-        ("shanghai", "T3", "2023-08-31", "stock", 686, "context"),
-        ("shandong", "T2", "2023-07-31", "stock", 16075, "context"),
+        ("beijing", "T3", "2023-08-31", "stock", 796, "calibrate"),
+        ("shenzhen", "T3", "2023-08-31", "stock", 743, "calibrate"),
+        ("shanghai", "T3", "2023-08-31", "stock", 686, "calibrate"),
+        ("shandong", "T2", "2023-07-31", "stock", 16075, "calibrate"),
     ],
 )
 def test_key_figures_present(figures, region, tier, date, kind, value, use):
@@ -89,10 +89,12 @@ def test_tiers_count_at_least_semantics(figures):
             assert by_tier["T2"] >= by_tier["T3"], (region, date)
 
 
-def test_targets_never_calibrate_and_other_regions_are_context(figures):
+def test_targets_never_calibrate_and_area_stocks_are_fitted_nationally(figures):
+    """Plan targets are never fitted; the other regions' stocks are the national model's area
+    figures (calibration.area_figures), fitted with the national calibration."""
     assert not ((figures.kind == "target") & (figures.use == "calibrate")).any()
     others = figures[~figures.region.isin(["chongqing", "national"])]
-    assert len(others) >= 4 and (others.use == "context").all()
+    assert len(others) >= 4 and (others[others.kind == "stock"].use == "calibrate").all()
 
 
 def test_quotes_are_verbatim_in_the_seeds(figures):

@@ -22,7 +22,7 @@ from sim.__main__ import main
 OVERRIDES = ["+scenario=baseline,finance_boost", "replications=2", "end_year=2020", "outcomes.report_years=[2019,2020]",
              "progress=false"]
 CHARTS = {"outcomes_by_package.png", "difference_from_reference.png", "cost_vs_extra_giants.png",
-          "tier_counts_by_package.png", "fiscal_cost_by_package.png"}
+          "tier_counts_by_package.png", "fiscal_cost_by_package.png", "acceptability.png", "who_gains.png"}
 
 
 def sim(*args: str, cwd: Path) -> subprocess.CompletedProcess:

@@ -28,22 +28,28 @@ import yaml
 
 from sim.analysis.sweep import Job, find_jobs, label_jobs, override_keys, planned_jobs
 from sim.core.errors import InputError
-from sim.core.outcomes import (COST_PER_GIANT, INDICATORS, SWEEP_CUMULATIVE, SWEEP_STOCKS, band, column_of,
-                               quantile_levels)
+from sim.analysis.stats import BOOTSTRAP_RESAMPLES, cost_per_extra  # noqa: F401  (re-exported)
+from sim.core.outcomes import (COST_PER_GIANT, COST_PER_OUTCOME, INDICATORS, RENEWED_FIRST, SWEEP_CUMULATIVE,
+                               SWEEP_STOCKS, band, column_of, since_adoption)
 from sim.core.paths import CONFIG_DIR
 from sim.core.schema import Policy
 
 STATUS_QUO_FILE = CONFIG_DIR / "policy" / "status_quo.yaml"
-BOOTSTRAP_RESAMPLES = 2000
-BOOTSTRAP_SEED = 20240521  # fixed: the same sweep always gives the same interval
 COLUMNS = ["job", "package", "reference", "measure", "indicator", "label", "unit", "year", "value", "low",
            "high", "mean", "pairs", "note"]
 
 
-def indicators() -> list[tuple[str, str, str]]:
+def indicators(adopt_year: int | None = None, reviews: bool = False) -> list[tuple[str, str, str]]:
     """(indicator id, label, unit) in table order: stocks at year end, then flows summed from the
-    start year (ids ending in ``_cum``)."""
-    return [(i, INDICATORS[i].label, INDICATORS[i].unit) for i in (*SWEEP_STOCKS, *SWEEP_CUMULATIVE)]
+    adoption year (ids ending in ``_cum``; labelled "since adoption (YYYY)" when it is given), then,
+    with the jobs' reviews, the little giants renewed at their first review."""
+    ids = (*SWEEP_STOCKS, *SWEEP_CUMULATIVE, *((RENEWED_FIRST,) if reviews else ()))
+    out = []
+    for i in ids:
+        ind = INDICATORS[i]
+        cumulative = ind.kind == "cumulative" and adopt_year is not None
+        out.append((i, since_adoption(ind.label, adopt_year) if cumulative else ind.label, ind.unit))
+    return out
 
 
 # ------------------------------------------------------------------------------------- reference
@@ -52,16 +58,24 @@ def status_quo_policy() -> dict:
 
 
 def is_status_quo(job: Job, sq: dict) -> bool:
-    """Runs the status quo: the ``baseline`` scenario with no policy override (what the user typed), or a
-    policy equal to today's ``configs/policy/status_quo.yaml`` (e.g. a lever swept back to its value)."""
-    keys = override_keys(job)
+    """Runs the status quo: the ``baseline`` scenario with no lever override (what the user typed), or
+    levers equal to today's ``configs/policy/status_quo.yaml`` (e.g. a lever swept back to its value).
+    When and by whom a package is adopted (``policy.adopt_from``, ``policy.adopted_by``) is no lever."""
+    keys = [k for k in override_keys(job) if k not in NOT_LEVERS]
     if job.overrides and job.scenario == "baseline" and not any(k == "policy" or k.startswith("policy.")
                                                                  for k in keys):
         return True
     try:
-        return Policy.model_validate(job.config["policy"]).model_dump(mode="json") == sq
+        return _levers(Policy.model_validate(job.config["policy"]).model_dump(mode="json")) == _levers(sq)
     except Exception:
         return False
+
+
+NOT_LEVERS = ("policy.adopt_from", "policy.adopted_by")
+
+
+def _levers(policy: dict) -> dict:
+    return {k: v for k, v in policy.items() if f"policy.{k}" not in NOT_LEVERS}
 
 
 @dataclass
@@ -72,13 +86,17 @@ class Reference:
 
 
 def match_job(jobs: list[Job], name: str) -> Job:
-    for j in jobs:
-        if name in (j.name, j.label) or (j.num is not None and name == str(j.num)):
-            if not j.ok:
-                raise InputError(f"--baseline {name}: job {j.name} is not finished ({j.problem})")
-            return j
+    """The job named by ``--baseline``: its directory name, number or label, or its scenario id when
+    one job alone runs that scenario."""
+    hits = [j for j in jobs if name in (j.name, j.label) or (j.num is not None and name == str(j.num))]
+    hits = hits or [j for j in jobs if j.scenario == name][:1 if sum(j.scenario == name for j in jobs) == 1 else 0]
+    for j in hits:
+        if not j.ok:
+            raise InputError(f"--baseline {name}: job {j.name} is not finished ({j.problem})")
+        return j
     allowed = ", ".join(j.name for j in jobs if j.ok)
-    raise InputError(f"--baseline {name!r}: no such job; allowed are {allowed} (directory name, number or label)")
+    raise InputError(f"--baseline {name!r}: no such job; allowed are {allowed} (directory name, number, label or "
+                     "scenario)")
 
 
 def choose_references(jobs: list[Job], baseline: str | None = None) -> dict[str, Reference]:
@@ -118,41 +136,30 @@ def choose_references(jobs: list[Job], baseline: str | None = None) -> dict[str,
 
 
 # ------------------------------------------------------------------------------------ statistics
-def outcome_frame(job: Job) -> pd.DataFrame:
-    """Per replication and year: stocks at year end and flows summed from the start year (``*_cum``)."""
-    y = job.yearly.sort_values(["replication", "year"])
+def outcome_frame(job: Job, adopt_year: int, yearly: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Per replication and year: stocks at year end and flows summed from the adoption year (``*_cum``,
+    zero before it); with the job's reviews, the little giants recognised from adoption on that their
+    first review renewed. ``yearly``: another series of the job (its equal-cost runs)."""
+    y = (job.yearly if yearly is None else yearly).sort_values(["replication", "year"])
     out = y[["replication", "year", *SWEEP_STOCKS]].copy()
+    counted = y["year"] >= adopt_year
     for ind in SWEEP_CUMULATIVE:
-        out[ind] = y.groupby("replication")[column_of(ind)].cumsum()
-    return out.set_index(["replication", "year"])
+        out[ind] = y[column_of(ind)].where(counted, 0.0).groupby(y["replication"]).cumsum()
+    out = out.set_index(["replication", "year"])
+    if job.reviews is not None and yearly is None:
+        out[RENEWED_FIRST] = first_renewals(job, adopt_year).reindex(out.index, fill_value=0).to_numpy()
+    return out
 
 
-def cost_per_extra(extra_cost: np.ndarray, extra_giants: np.ndarray,
-                   interval: float) -> tuple[float, float, float, str]:
-    """Incremental cost per extra little giant: mean extra cost / mean extra giants, with a paired
-    bootstrap interval over replications. A per-replication ratio is undefined whenever a replication
-    gains no giant, so the ratio of means is the estimate; resamples without a gain count as an
-    unbounded cost. Returns (value, low, high, note); NaN where there is no finite answer."""
-    dc, dg = np.asarray(extra_cost, float), np.asarray(extra_giants, float)
-    mg, mc = dg.mean(), dc.mean()
-    if mg <= 0:
-        return np.nan, np.nan, np.nan, "n/a (no gain)"
-    value = mc / mg
-    note = "saves money" if mc < 0 else ""
-    if len(dg) < 2:
-        return value, np.nan, np.nan, note
-    rng = np.random.default_rng(BOOTSTRAP_SEED)
-    idx = rng.integers(0, len(dg), size=(BOOTSTRAP_RESAMPLES, len(dg)))
-    bg, bc = dg[idx].mean(axis=1), dc[idx].mean(axis=1)
-    ratio = np.where(bg > 0, bc / np.where(bg > 0, bg, 1.0), np.inf)
-    lo_q, hi_q = quantile_levels(interval)
-    low, high = (float(np.quantile(ratio, q, method="inverted_cdf")) for q in (lo_q, hi_q))
-    if not np.isfinite(high):
-        note = "; ".join(filter(None, [note, "upper bound unbounded (gain not certain)"]))
-        high = np.nan
-    if not np.isfinite(low):
-        low = np.nan
-    return value, low, high, note
+def first_renewals(job: Job, adopt_year: int) -> pd.Series:
+    """Per replication and year, summed to the year: little giants of cohorts from ``adopt_year`` on
+    renewed at their first review (``validity_years`` after their batch)."""
+    validity = int(job.config.get("miit", {}).get("validity_years", 3))
+    r = job.reviews
+    first = r[(r["tier"] == 3) & (r["cohort"] >= adopt_year) & (r["year"] - r["cohort"] == validity)]
+    per_year = first.groupby(["replication", "year"])["renewed"].sum()
+    idx = job.yearly.set_index(["replication", "year"]).index.sort_values()
+    return per_year.reindex(idx, fill_value=0).astype(float).groupby(level="replication").cumsum()  # none due: empty
 
 
 @dataclass
@@ -168,6 +175,9 @@ class Comparison:
     notes: list[str]
     missing: list[str]  # planned jobs that never started
     frames: dict[str, pd.DataFrame] = field(repr=False, default_factory=dict)
+    adopt_year: int = 0  # cumulative indicators sum from here (the packages' adoption)
+    # per job (not the references): package minus reference per (replication, year), common replications
+    deltas: dict[str, pd.DataFrame] = field(repr=False, default_factory=dict)
 
     @property
     def ok_jobs(self) -> list[Job]:
@@ -186,6 +196,22 @@ class Comparison:
 
     def years_label(self) -> str:
         return " / ".join(dict.fromkeys(f"{j.config['start_year']}–{j.config['end_year']}" for j in self.ok_jobs))
+
+    @property
+    def last_year(self) -> int:
+        """The last report year, shown alongside the ranking year."""
+        return self.years[-1]
+
+    @property
+    def has_reviews(self) -> bool:
+        return all(RENEWED_FIRST in f.columns for f in self.frames.values())
+
+    def indicators(self) -> list[tuple[str, str, str]]:
+        return indicators(self.adopt_year, self.has_reviews)
+
+    def validity(self) -> int:
+        """Years from a little giant's batch to its first review (MIIT's validity)."""
+        return int(self.ok_jobs[0].config.get("miit", {}).get("validity_years", 3))
 
 
 def _row(job: Job, ref: Job, measure: str, ind: str, label: str, unit: str, year: int, values: np.ndarray,
@@ -214,7 +240,8 @@ def _pairing_note(job: Job, ref: Job) -> tuple[str, str | None]:
 
 def _report_years(ok: list[Job], ref_jobs: list[Job], year: int | None, notes: list[str]) -> tuple[list[int], int, float]:
     """(report years every job simulated, the ranking year, the interval), with notes on what is left out."""
-    interval = float(ref_jobs[0].config.get("outcomes", {}).get("interval", 0.9))
+    outcomes = ref_jobs[0].config.get("outcomes", {})
+    interval = float(outcomes.get("interval", 0.9))
     wanted = sorted({int(y) for r in ref_jobs for y in r.config.get("outcomes", {}).get("report_years", [])})
     present = set.intersection(*(set(j.yearly["year"].unique()) for j in ok))
     years = [y for y in wanted if y in present]
@@ -231,37 +258,108 @@ def _report_years(ok: list[Job], ref_jobs: list[Job], year: int | None, notes: l
     if year is not None and year not in years:
         raise InputError(f"--year {year}: not a report year of this sweep; allowed are "
                          f"{', '.join(str(y) for y in years)}")
-    return years, (year if year is not None else years[-1]), interval
+    return years, year if year is not None else _rank_year(outcomes, years, notes), interval
 
 
-def _difference_rows(j: Job, ref: Job, fj: pd.DataFrame, fr: pd.DataFrame, common: list[int], years: list[int],
-                     interval: float, short: str) -> list[dict]:
-    """Paired differences of every indicator, and the cost per extra little giant, at each year."""
+def _rank_year(outcomes: dict, years: list[int], notes: list[str]) -> int:
+    """The configured ranking year (``outcomes.rank_year``, default 2027) if it is a report year, else
+    the last report year (said in a note)."""
+    wanted = int(outcomes.get("rank_year", 2027))
+    if wanted in years:
+        return wanted
+    notes.append(f"The ranking year outcomes.rank_year={wanted} is not a report year of this sweep; packages "
+                 f"are ranked at {years[-1]}, the last report year.")
+    return years[-1]
+
+
+def _adoption(ok: list[Job], refs: dict[str, Reference], notes: list[str]) -> int:
+    """The year cumulative costs and gains count from: the packages' adoption year (``policy.adopt_from``).
+    If packages adopt at different times, the earliest: before a package's own adoption it runs the
+    status quo with the reference's draws, so counting from earlier adds nothing to its differences."""
+    packages = [j for j in ok if refs[j.name].job is not j] or ok
+    quarters = sorted({j.adopt_from for j in packages})
+    year = min(j.adopt_year for j in packages)
+    if len(quarters) > 1:
+        notes.append(f"Packages are adopted at different times ({', '.join(quarters)}, policy.adopt_from); "
+                     f"cumulative costs and gains count from the earliest, {year}, for every package (before "
+                     "its own adoption a package runs the status quo, so its extra cost there is zero).")
+    elif not quarters[0].endswith("Q1") and int(quarters[0][:4]) == year:
+        notes.append(f"Packages take effect in {quarters[0]}; cumulative figures count from the start of {year}, "
+                     "whose earlier quarters are the status quo in every job (no difference between packages).")
+    return year
+
+
+def _late_adoption(adopt_year: int, years: list[int], notes: list[str]) -> None:
+    if adopt_year > years[-1]:
+        notes.append(f"**The packages take effect in {adopt_year}, after the last report year {years[-1]}: every "
+                     "job runs the status quo over the years compared, so every difference is zero.** Set "
+                     "`policy.adopt_from` earlier or simulate further (`end_year`).")
+
+
+def paired_delta(fj: pd.DataFrame, fr: pd.DataFrame, common: list[int]) -> pd.DataFrame:
+    """Package minus reference, replication by replication, on the replications both have."""
+    a = fj.loc[fj.index.get_level_values("replication").isin(common)]
+    b = fr.loc[fr.index.get_level_values("replication").isin(common)]
+    cols = [c for c in a.columns if c in b.columns]
+    return (a[cols] - b[cols]).dropna(how="all")
+
+
+def cost_rows(j: Job, ref: Job, d: pd.DataFrame, years: list[int], interval: float, short: str,
+              first_review: int | None, measure: str = "cost_per_extra") -> list[dict]:
+    """The extra cost since adoption per extra outcome (COST_PER_OUTCOME) at each year, paired bootstrap
+    intervals. ``first_review``: the first year a cohort recognised since adoption is reviewed."""
     rows = []
-    cpe = INDICATORS[COST_PER_GIANT]
     for y in years:
-        d = fj.xs(y, level="year").loc[common] - fr.xs(y, level="year").loc[common]
-        for ind, label, unit in indicators():
-            rows.append(_row(j, ref, "difference", ind, label, unit, y, d[ind].to_numpy(), interval,
-                             len(common), short))
-        value, low, high, note = cost_per_extra(d["spend_total_cum"].to_numpy(), d["n_T3"].to_numpy(), interval)
-        rows.append({"job": j.name, "package": j.label, "reference": ref.name, "measure": "cost_per_extra",
-                     "indicator": cpe.id, "label": cpe.label, "unit": cpe.unit, "year": y, "value": value,
-                     "low": low, "high": high, "mean": value, "pairs": len(common),
-                     "note": "; ".join(filter(None, [note, short]))})
+        dy = d.xs(y, level="year")
+        for cid, outcome in COST_PER_OUTCOME.items():
+            if outcome not in dy.columns:
+                continue
+            ind = INDICATORS[cid]
+            if outcome == RENEWED_FIRST and (first_review is None or y < first_review):
+                value, low, high = np.nan, np.nan, np.nan
+                note = (f"no cohort recognised since adoption has had its first review by {y} (the first is in "
+                        f"{first_review})")
+            else:
+                value, low, high, note = cost_per_extra(dy["spend_total_cum"].to_numpy(), dy[outcome].to_numpy(),
+                                                        interval)
+            rows.append({"job": j.name, "package": j.label, "reference": ref.name, "measure": measure,
+                         "indicator": cid, "label": ind.label, "unit": ind.unit, "year": y, "value": value,
+                         "low": low, "high": high, "mean": value, "pairs": len(dy),
+                         "note": "; ".join(filter(None, [note, short]))})
     return rows
 
 
-def _table(ok: list[Job], refs: dict[str, Reference], frames: dict[str, pd.DataFrame], years: list[int],
-           interval: float, notes: list[str]) -> pd.DataFrame:
-    """Levels of every job, then paired differences of every job from its reference."""
-    rows: list[dict] = []
+def difference_rows(j: Job, ref: Job, d: pd.DataFrame, inds: list[tuple[str, str, str]], years: list[int],
+                    interval: float, short: str, measure: str = "difference") -> list[dict]:
+    """Paired differences of every indicator at each year."""
+    rows = []
+    for y in years:
+        dy = d.xs(y, level="year")
+        for ind, label, unit in inds:
+            if ind in dy.columns:
+                rows.append(_row(j, ref, measure, ind, label, unit, y, dy[ind].to_numpy(), interval, len(dy), short))
+    return rows
+
+
+def _level_rows(ok: list[Job], refs: dict[str, Reference], frames: dict[str, pd.DataFrame],
+                inds: list[tuple[str, str, str]], years: list[int], interval: float) -> list[dict]:
+    rows = []
     for j in ok:
         f = frames[j.name]
-        for ind, label, unit in indicators():
+        for ind, label, unit in inds:
             for y in years:
                 v = f.xs(y, level="year")[ind].to_numpy()
                 rows.append(_row(j, refs[j.name].job, "level", ind, label, unit, y, v, interval, len(v)))
+    return rows
+
+
+def _table(ok: list[Job], refs: dict[str, Reference], frames: dict[str, pd.DataFrame], c: Comparison,
+           notes: list[str]) -> pd.DataFrame:
+    """Levels of every job, then paired differences of every job from its reference and the costs per
+    extra outcome; fills ``c.deltas``."""
+    inds, years, interval = c.indicators(), c.years, c.interval
+    first_review = c.adopt_year + c.validity() if c.has_reviews else None
+    rows = _level_rows(ok, refs, frames, inds, years, interval)
     pairing_sentences = []
     for j in ok:
         ref = refs[j.name].job
@@ -276,7 +374,9 @@ def _table(ok: list[Job], refs: dict[str, Reference], frames: dict[str, pd.DataF
             pairing_sentences.append(f"{j.label}: no replication in common with its reference {ref.label}; "
                                      "no difference is computed.")
             continue
-        rows += _difference_rows(j, ref, fj, fr, common, years, interval, short)
+        d = c.deltas[j.name] = paired_delta(fj, fr, common)
+        rows += difference_rows(j, ref, d, inds, years, interval, short)
+        rows += cost_rows(j, ref, d, years, interval, short, first_review)
     notes.extend(pairing_sentences)
     if not pairing_sentences and len(ok) > 1:
         notes.insert(0, "Every compared job has the same seed and number of replications as its reference "
@@ -298,44 +398,33 @@ def build(sweep_dir: Path, baseline: str | None = None, year: int | None = None)
     notes: list[str] = []
     ref_jobs = list({r.job.name: r.job for r in refs.values()}.values())
     years, rank_year, interval = _report_years(ok, ref_jobs, year, notes)
-    frames = {j.name: outcome_frame(j) for j in ok}
-    table = _table(ok, refs, frames, years, interval, notes)
-    ranking = _ranking(table, ok, refs, rank_year)
+    adopt_year = _adoption(ok, refs, notes)
+    _late_adoption(adopt_year, years, notes)
+    frames = {j.name: outcome_frame(j, adopt_year) for j in ok}
     planned = planned_jobs(sweep_dir)
     missing = []
     if planned is not None:
         have = {j.num for j in jobs}
         missing = [f"job {i} ({' '.join(o)})" for i, o in enumerate(planned) if i not in have]
-    return Comparison(sweep_dir, jobs, refs, years, rank_year, interval, table, ranking, notes, missing, frames)
+    c = Comparison(sweep_dir, jobs, refs, years, rank_year, interval, pd.DataFrame(columns=COLUMNS),
+                   pd.DataFrame(), notes, missing, frames, adopt_year)
+    c.table = _table(ok, refs, frames, c, notes)
+    c.ranking = _ranking(c.table, ok, refs, rank_year, c.last_year)
+    return c
 
 
-def _ranking(table: pd.DataFrame, ok: list[Job], refs: dict[str, Reference], year: int) -> pd.DataFrame:
-    """One row per finished job at ``year``: level and extra little giants, extra cost, cost per extra."""
-    t = table[table["year"] == year].set_index(["job", "measure", "indicator"])
+def _ranking(table: pd.DataFrame, ok: list[Job], refs: dict[str, Reference], year: int, last: int) -> pd.DataFrame:
+    """One row per finished job at ``year``: level and extra little giants, extra cost since adoption,
+    cost per extra; the same at the last report year alongside (``*_last_year``)."""
+    t = table.set_index(["job", "measure", "indicator", "year"])
     rows = []
     for j in ok:
         ref = refs[j.name].job
-
-        def get(measure: str, ind: str):
-            return t.loc[(j.name, measure, ind)] if (j.name, measure, ind) in t.index else None
-
-        lvl = get("level", "n_T3")
-        dg, dc = get("difference", "n_T3"), get("difference", "spend_total_cum")
-        cpe = get("cost_per_extra", COST_PER_GIANT)
-        rows.append({
-            "job": j.name, "package": j.label, "reference": ref.name, "is_reference": j is ref,
-            "giants": lvl["value"], "giants_low": lvl["low"], "giants_high": lvl["high"],
-            "extra_giants": (0.0 if j is ref else np.nan) if dg is None else dg["value"],
-            "extra_giants_low": np.nan if dg is None else dg["low"],
-            "extra_giants_high": np.nan if dg is None else dg["high"],
-            "extra_cost": (0.0 if j is ref else np.nan) if dc is None else dc["value"],
-            "extra_cost_low": np.nan if dc is None else dc["low"],
-            "extra_cost_high": np.nan if dc is None else dc["high"],
-            "cost_per_extra": np.nan if cpe is None else cpe["value"],
-            "cost_per_extra_low": np.nan if cpe is None else cpe["low"],
-            "cost_per_extra_high": np.nan if cpe is None else cpe["high"],
-            "cost_note": ("reference" if j is ref else "not paired") if cpe is None else cpe["note"],
-        })
+        row = {"job": j.name, "package": j.label, "reference": ref.name, "is_reference": j is ref, "year": year}
+        for at, suffix in ((year, ""), (last, "_last_year")):
+            row.update(_ranking_cells(t, j, j is ref, at, suffix))
+        row["last_year"] = last
+        rows.append(row)
     r = pd.DataFrame(rows)
     # most extra little giants first; among equals, the cheaper per extra giant
     r = r.sort_values(["reference", "extra_giants", "cost_per_extra"], ascending=[True, False, True],
@@ -344,3 +433,18 @@ def _ranking(table: pd.DataFrame, ok: list[Job], refs: dict[str, Reference], yea
     return r
 
 
+def _ranking_cells(t: pd.DataFrame, j: Job, is_ref: bool, year: int, suffix: str) -> dict:
+    def get(measure: str, ind: str):
+        key = (j.name, measure, ind, year)
+        return t.loc[key] if key in t.index else None
+
+    lvl = get("level", "n_T3")
+    dg, dc = get("difference", "n_T3"), get("difference", "spend_total_cum")
+    cpe = get("cost_per_extra", COST_PER_GIANT)
+    out = {"giants": lvl["value"], "giants_low": lvl["low"], "giants_high": lvl["high"]}
+    for name, r in (("extra_giants", dg), ("extra_cost", dc), ("cost_per_extra", cpe)):
+        out[name] = (0.0 if is_ref and name != "cost_per_extra" else np.nan) if r is None else r["value"]
+        out[f"{name}_low"] = np.nan if r is None else r["low"]
+        out[f"{name}_high"] = np.nan if r is None else r["high"]
+    out["cost_note"] = ("reference" if is_ref else "not paired") if cpe is None else cpe["note"]
+    return {f"{k}{suffix}": v for k, v in out.items()}

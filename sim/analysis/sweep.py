@@ -3,7 +3,10 @@
 A sweep directory holds one directory per job (``<num>_<scenario>``) and, when the sweep was
 launched by ``python -m sim run -m``, ``planned_jobs.json`` (written when the sweep starts, so jobs
 that never started can be listed). A job's number and overrides are read from the plain YAML files
-Hydra leaves in ``<job>/.hydra/`` (read as files: nothing here imports Hydra).
+Hydra leaves in ``<job>/.hydra/`` (read as files: nothing here imports Hydra). Besides yearly.csv a
+job may hold ``reviews.csv`` (little-giant reviews by cohort) and, when run with ``equal_cost=X``,
+``equal_cost/yearly.csv`` with ``equal_cost/info.json`` (the package scaled to that cost); both are
+read when present.
 """
 
 from __future__ import annotations
@@ -22,11 +25,23 @@ from sim.experiment.store import COMPLETE, verify
 
 OUT_DIRNAME = "comparison"
 PLANNED_JOBS = "planned_jobs.json"
+EQUAL_COST_DIR = "equal_cost"
 # keys that make a job's "setting"; the rest (policy and bookkeeping) may differ between compared jobs
-NOT_SETTING = {"policy", "scenario", "scenario_title", "progress", "seed", "replications", "outcomes", "resume",
-               "reported_figures"}
+NOT_SETTING = {"policy", "scenario", "scenario_title", "scenario_label", "equal_cost", "progress", "seed",
+               "replications", "outcomes", "resume", "reported_figures"}
 # overrides that never change results: not used to name jobs (a resumed sweep adds resume=true to some)
 NOT_IN_LABEL = {"scenario", "progress", "resume"}
+
+
+@dataclass
+class EqualCostRun:
+    """A job's package at equal cost (``<job>/equal_cost/``): its yearly series and what the scaling found."""
+
+    yearly: pd.DataFrame
+    fiscal_scale: float
+    binding: bool
+    envelope: float
+    note: str
 
 
 @dataclass
@@ -39,6 +54,9 @@ class Job:
     problem: str | None = None  # why the job is skipped (None: finished and readable)
     label: str = ""
     tampered: str | None = None  # a file changed after the job finished, as one line naming it
+    reviews: pd.DataFrame | None = None  # reviews.csv, when the job wrote it
+    equal_cost: EqualCostRun | None = None
+    equal_cost_problem: str | None = None  # equal_cost/ present but unreadable
 
     @property
     def name(self) -> str:
@@ -57,6 +75,20 @@ class Job:
             if k.lstrip("+~") == "scenario":
                 return v
         return re.sub(r"^\d+_", "", self.name)
+
+    @property
+    def policy_name(self) -> str:
+        """The package's short name ("Finance boost"), else its scenario id."""
+        return str((self.config or {}).get("scenario_label") or self.scenario)
+
+    @property
+    def adopt_from(self) -> str:
+        return str(self.config["policy"].get("adopt_from") or f"{self.config['start_year']}Q1")
+
+    @property
+    def adopt_year(self) -> int:
+        """The year the package takes effect (its first quarter's year, not before the start year)."""
+        return max(int(self.config["start_year"]), int(self.adopt_from[:4]))
 
     @property
     def seed(self) -> int:
@@ -107,10 +139,35 @@ def load_job(d: Path) -> Job:
             raise ValueError(f"yearly.csv lacks column(s) {', '.join(missing)}")
         if not isinstance(job.config, dict) or "seed" not in job.config or "policy" not in job.config:
             raise ValueError("config.yaml is not a run's configuration")
+        if (d / "reviews.csv").is_file():
+            job.reviews = pd.read_csv(d / "reviews.csv")
     except Exception as exc:
-        job.problem = f"unreadable outputs: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}"
+        job.problem = f"unreadable outputs: {_first_line(exc)}"
         job.config = job.yearly = None
+        return job
+    _load_equal_cost(job)
     return job
+
+
+def _first_line(exc: Exception) -> str:
+    return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+
+
+def _load_equal_cost(job: Job) -> None:
+    """``<job>/equal_cost/``, when the job ran with ``equal_cost=X``; a damaged one is noted, not fatal."""
+    d = job.dir / EQUAL_COST_DIR
+    if not (d / "yearly.csv").is_file():
+        return
+    try:
+        info = json.loads((d / "info.json").read_text(encoding="utf-8"))
+        yearly = pd.read_csv(d / "yearly.csv")
+        missing = [c for c in ("replication", "year", *SWEEP_STOCKS, "spend_total") if c not in yearly.columns]
+        if missing:
+            raise ValueError(f"yearly.csv lacks column(s) {', '.join(missing)}")
+        job.equal_cost = EqualCostRun(yearly, float(info["fiscal_scale"]), bool(info["binding"]),
+                                      float(info["envelope"]), str(info.get("note") or ""))
+    except Exception as exc:
+        job.equal_cost_problem = f"{EQUAL_COST_DIR}/ unreadable: {_first_line(exc)}"
 
 
 def planned_jobs(sweep_dir: Path) -> list[list[str]] | None:
@@ -146,13 +203,25 @@ def _key(override: str) -> tuple[str, str]:
     return k.lstrip("+~"), v
 
 
-def label_jobs(jobs: list[Job]) -> None:
-    """A short name per job: the scenario plus whatever else the sweep varies (``key=value``)."""
-    maps = [dict(_key(o) for o in j.overrides) for j in jobs]
+def override_map(job: Job) -> dict[str, str]:
+    """The job's overrides as key -> value (``+``/``~`` dropped)."""
+    return dict(_key(o) for o in job.overrides)
+
+
+def varying_keys(jobs: list[Job]) -> list[str]:
+    """The override keys whose value differs between jobs, other than the scenario and bookkeeping."""
+    maps = [override_map(j) for j in jobs]
     keys = list(dict.fromkeys(k for m in maps for k in m))
-    varying = [k for k in keys if len({m.get(k) for m in maps}) > 1 and k not in NOT_IN_LABEL]
-    for j, m in zip(jobs, maps):
-        parts = [j.scenario] + [f"{k.removeprefix('policy.')}={m.get(k, '(default)')}" for k in varying]
+    return [k for k in keys if len({m.get(k) for m in maps}) > 1 and k not in NOT_IN_LABEL]
+
+
+def label_jobs(jobs: list[Job]) -> None:
+    """A short name per job: the package's policy name (``scenario_label``) plus whatever else the
+    sweep varies (``key=value``)."""
+    varying = varying_keys(jobs)
+    for j in jobs:
+        m = override_map(j)
+        parts = [j.policy_name] + [f"{k.removeprefix('policy.')}={m.get(k, '(default)')}" for k in varying]
         j.label = ", ".join(parts)
     seen: dict[str, int] = {}
     for j in jobs:

@@ -29,7 +29,7 @@ def compare_command(argv: list[str]) -> int:
     p.add_argument("sweep_dir", type=Path, help="a sweep directory, e.g. results/sweeps/<time>")
     p.add_argument("--baseline", help="job to take differences against (directory name, job number or label); "
                                       "default: the job that runs the status-quo policy")
-    p.add_argument("--year", type=int, help="report year to rank packages at (default: the last report year)")
+    p.add_argument("--year", type=int, help="report year to rank packages at (default: outcomes.rank_year, 2027; the last report year of a shorter run)")
     try:
         args = p.parse_args(argv)
         jobs = find_jobs(args.sweep_dir)  # a bad path is an error before anything is created

@@ -13,6 +13,7 @@ from sim.calibration import sensitivity
 from sim.commands.args import OneLineParser
 from sim.core.errors import InputError
 from sim.core.schema import validate
+from sim.experiment.store import hold
 from sim.presentation.comparison_report import write_comparison
 from sim.presentation.sensitivity_report import write_sensitivity
 
@@ -49,11 +50,12 @@ def sensitivity_command(argv: list[str]) -> int:
                 raise InputError(f"--{name}: must be at least 1 (got {getattr(args, name)})")
         c = build(args.sweep_dir, year=args.year)
         configs, best, second = _packages(c)
-        study = sensitivity.run(configs, best, second, c.rank_year, args.trajectories, args.sobol, args.top,
-                                args.processes, seed=int(c.ok_jobs[0].seed))
         command = "python -m sim sensitivity " + " ".join(shlex.quote(a) for a in argv)
-        out = write_sensitivity(args.sweep_dir, study, c.region_label(), command)
-        write_comparison(args.sweep_dir, year=args.year)
+        with hold(args.sweep_dir, command):  # no sweep or compare may write there meanwhile
+            study = sensitivity.run(configs, best, second, c.rank_year, args.trajectories, args.sobol, args.top,
+                                    args.processes, seed=int(c.ok_jobs[0].seed))
+            out = write_sensitivity(args.sweep_dir, study, c.region_label(), command)
+            write_comparison(args.sweep_dir, year=args.year)
     except InputError as exc:
         print(f"sim: sensitivity: {exc}", file=sys.stderr)
         return 2

@@ -3,7 +3,8 @@ and kind; the rule for intervals; the number formats. Tables, charts, summaries,
 the fit report all read from here, so a label or an interval cannot drift between them.
 
 Kinds: ``stock`` is read at the end of a year (quarter), ``flow`` is summed over the year,
-``cumulative`` is summed from the start year to the year shown, ``ratio`` divides two of them.
+``cumulative`` is summed to the year shown (in a comparison: from the packages' adoption year, see
+``since_adoption``), ``ratio`` divides two of them.
 """
 
 from __future__ import annotations
@@ -56,8 +57,15 @@ _ALL = [
     *[Indicator(f"spend_{i}_cum", f"Fiscal cost: {INSTRUMENT_LABELS[i]}", "M yuan", "cumulative")
       for i in INSTRUMENTS],
     Indicator("spend_total_cum", "Fiscal cost: total", "M yuan", "cumulative"),
-    # the comparison's cost-effectiveness ratio: extra cumulative cost / extra little giants
+    # little giants recognised from the adoption year on whose first review (validity years later) renewed
+    # them, summed to the year shown (reviews.csv)
+    Indicator("renewed_first_T3_cum", "Little giants renewed at their first review", "firms", "cumulative",
+              "little giants surviving their first review"),
+    # the comparison's cost-effectiveness ratios: extra cumulative cost / extra outcome (COST_PER_OUTCOME)
     Indicator("cost_per_extra_T3", "Fiscal cost per extra little giant", "M yuan per little giant", "ratio"),
+    Indicator("cost_per_extra_T3_renewed", "Fiscal cost per extra little giant that survives its first review",
+              "M yuan per little giant", "ratio"),
+    Indicator("cost_per_extra_T2plus", "Fiscal cost per extra SRDI SME", "M yuan per SRDI SME", "ratio"),
 ]
 INDICATORS: dict[str, Indicator] = {i.id: i for i in _ALL}
 
@@ -72,6 +80,12 @@ SWEEP_STOCKS = ("n_T3", "n_T2plus", "n_T1plus")
 SWEEP_CUMULATIVE = ("lost_review_cum", "lost_review_T3_cum", "failed_cum",
                     *[f"spend_{i}_cum" for i in INSTRUMENTS], "spend_total_cum")
 COST_PER_GIANT = "cost_per_extra_T3"
+# each cost-effectiveness ratio -> the outcome it divides the extra cost by
+COST_PER_OUTCOME = {"cost_per_extra_T3": "n_T3", "cost_per_extra_T3_renewed": "renewed_first_T3_cum",
+                    "cost_per_extra_T2plus": "n_T2plus"}
+RENEWED_FIRST = "renewed_first_T3_cum"
+# who gains (the comparison): per-cluster and chain-link stocks, ``<base>_cl<k>``, ``<base>_linked`` ...
+GROUP_STOCKS = ("n_T3", "n_T2plus")
 
 # reported figures' tier (firms holding at least the tier, as officials count) -> model column
 TIER_COLUMN = {"ALL": "n_firms", "T1": "n_T1plus", "T2": "n_T2plus", "T3": "n_T3", "HTE": "n_high_tech"}
@@ -81,6 +95,11 @@ def area_indicator(base: str, area: str, label: str) -> Indicator:
     """An indicator of one area of the national model (column ``<base>__<area>``)."""
     ind = INDICATORS[base]
     return Indicator(f"{base}__{area}", f"{ind.label}: {label}", ind.unit, ind.kind, ind.short)
+
+
+def since_adoption(label: str, adopt_year: int) -> str:
+    """A cumulative indicator's label in a comparison, which sums from the packages' adoption."""
+    return f"{label}, since adoption ({adopt_year})"
 
 
 def column_of(indicator_id: str) -> str:
@@ -123,3 +142,29 @@ def fmt_signed(x: float | None) -> str:
         return "n/a"
     s = fmt(abs(x))
     return "0" if s in ("0", "0.0") else ("+" if x > 0 else "−") + s
+
+
+BN_FROM = 10_000.0  # M yuan: amounts from here up are shown in bn yuan
+
+
+def in_bn(*amounts: float | None) -> bool:
+    """Whether amounts in M yuan (a cell's value and interval, an axis' limits) are shown in bn yuan."""
+    return any(a is not None and np.isfinite(a) and abs(a) >= BN_FROM for a in amounts)
+
+
+def fmt_money(x: float | None, signed: bool = False, bn: bool | None = None, unit: bool = True,
+              tick: bool = False) -> str:
+    """An amount given in M yuan, as tables and chart axes show it: "1,234" (M yuan, the column's unit)
+    below 10,000 M yuan, "23.4 bn yuan" from there up. ``bn`` forces the scale (one scale per cell or
+    axis), ``unit=False`` drops " bn yuan" (a cell or axis that states it once), ``signed`` writes +/−,
+    ``tick`` drops a trailing ".0" (axis ticks: "20", not "20.0")."""
+    if x is None or not np.isfinite(x):
+        return "n/a"
+    bn = in_bn(x) if bn is None else bn
+    a = abs(x / 1000.0 if bn else x)
+    s = f"{a:.2g}" if 0 < a < 0.1 else fmt(a)  # a few thousand yuan per SRDI SME is not "0"
+    if tick or s == "0.0":
+        s = s.removesuffix(".0")
+    if s != "0" and (signed or x < 0):
+        s = ("+" if x > 0 else "−") + s
+    return s + (" bn yuan" if bn and unit else "")

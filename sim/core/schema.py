@@ -589,6 +589,9 @@ class LeverEffects(Block):
 class Outcomes(Block):
     report_years: Annotated[list[Annotated[int, Field(ge=1990, le=2100)]], Field(min_length=1)] = [2023, 2025, 2027, 2030]
     interval: Annotated[float, Field(gt=0.0, lt=1.0)] = 0.90
+    # the year a sweep's comparison ranks packages at (``sim compare --year`` overrides it); must be a
+    # report year when the run reaches it (a shorter run ranks at its last report year, and says so)
+    rank_year: Year = 2027
 
     @model_validator(mode="after")
     def _distinct(self) -> Outcomes:
@@ -609,6 +612,7 @@ class SimConfig(Block):
     lever_effects: LeverEffects = LeverEffects()
     scenario: Annotated[str, Field(min_length=1)] = "baseline"
     scenario_title: str = ""
+    scenario_label: str = ""  # the package's short policy name, as tables and charts show it ("Finance boost")
     start_year: Annotated[int, Field(ge=2000, le=2100)] = 2018
     end_year: Annotated[int, Field(ge=2000, le=2100)] = 2030
     seed: Annotated[int, Field(ge=0)] = 0
@@ -659,6 +663,11 @@ class SimConfig(Block):
         if outside:
             raise ValueError(f"outcomes.report_years: each must lie in the simulated years {self.start_year}–"
                              f"{self.end_year} (got {outside[0]}); set e.g. outcomes.report_years=[{self.end_year}]")
+        rank, years = self.outcomes.rank_year, self.outcomes.report_years
+        if self.start_year <= rank <= self.end_year and rank not in years:
+            raise ValueError(f"outcomes.rank_year: must be one of the report years {', '.join(map(str, years))} "
+                             f"(got {rank}); add it to outcomes.report_years or set outcomes.rank_year="
+                             f"{max(years) if years else self.end_year}")
         return self
 
     @property

@@ -3,57 +3,43 @@ reading the numbers of ``sim.analysis.paired`` and the labels of the outcome reg
 
 from __future__ import annotations
 
-import numpy as np
 import pandas as pd
 
-from sim.analysis.paired import BOOTSTRAP_RESAMPLES, Comparison, indicators
-from sim.core.outcomes import SWEEP_STOCKS, fmt, fmt_signed, percent, quantile_levels
+from sim.analysis.decision import Decision
+from sim.analysis.paired import BOOTSTRAP_RESAMPLES, Comparison
+from sim.core.outcomes import SWEEP_STOCKS, percent, quantile_levels
+from sim.presentation import decision_sections as ds
+from sim.presentation.cells import cell, cost_cell
 from sim.presentation.document import Section
 
-
-def cell(r: pd.Series | dict, signed: bool = False) -> str:
-    """'median [low–high]' for levels, '+median [low to high]' for differences."""
-    f = fmt_signed if signed else fmt
-    v, lo, hi = r["value"], r["low"], r["high"]
-    if not np.isfinite(v):
-        return r.get("note") or "n/a"
-    if not (np.isfinite(lo) or np.isfinite(hi)):
-        return f(v)
-    sep = " to " if signed else "–"
-    return f"{f(v)} [{f(lo)}{sep}{f(hi)}]"
+BEFORE_ADOPTION = "before adoption"
 
 
-def cost_cell(r: pd.Series | dict) -> str:
-    v, lo, hi, note = r["value"], r["low"], r["high"], r.get("note") or ""
-    if not np.isfinite(v):
-        return note or "n/a"
-    if not np.isfinite(lo) and not np.isfinite(hi):
-        return fmt(v) + (f" ({note})" if note else "")
-    high = fmt(hi) if np.isfinite(hi) else "unbounded"
-    extra = " (saves money)" if "saves money" in note else ""
-    return f"{fmt(v)} [{fmt(lo)}–{high}]{extra}"
-
-
-def sections(c: Comparison) -> list[Section]:
-    """Every section of the report, in order."""
+def sections(c: Comparison, d: Decision) -> list[Section]:
+    """Every section of the report, in order: the decision first, then the detail."""
     out = [intro(c), ranking(c),
            Section("", [], image="cost_vs_extra_giants.png",
                    caption="Which packages are efficient: extra fiscal cost against extra little giants.")]
+    out += [s for s in (ds.win_shares(d), ds.acceptability(d)) if s is not None]
+    out += [ds.costs_per_outcome(d), ds.equal_cost(d)]
+    out += ds.who_gains(d)
+    out += [s for s in (ds.regions(d), ds.dose_response(d)) if s is not None]
+    out.append(ds.sensitivity(d))
     out += tier_tables(c) + [outflow_table(c), money_table(c)]
-    cost = cost_table(c)
-    if cost is not None:
-        out.append(cost)
     out.append(Section("Little giants, SRDI SMEs and innovative SMEs over time", [], image="tier_counts_by_package.png",
                        caption="Median per package; shaded: the reference's interval."))
-    notes = notes_section(c)
+    notes = notes_section(c, d)
     if notes is not None:
         out.append(notes)
     out.append(jobs_table(c))
     return out
 
 
-def _start(c: Comparison) -> int:
-    return min(int(j.config["start_year"]) for j in c.ok_jobs)
+def adoption_text(c: Comparison) -> str:
+    quarters = sorted({j.adopt_from for j in c.ok_jobs if c.reference_of(j) is not j}) or ["(no package)"]
+    return (f"Packages take effect from {', '.join(quarters)} (`policy.adopt_from`); before that every job runs "
+            f"the status quo with the same draws, so differences start at zero. Costs and other cumulative "
+            f"figures count from the adoption year, {c.adopt_year}.")
 
 
 def intro(c: Comparison) -> Section:
@@ -79,40 +65,62 @@ def intro(c: Comparison) -> Section:
         f"of every job uses the same random streams as replication k of its reference (common random numbers), "
         f"so the difference d_k is the effect of policy in that simulated history; the interval is the "
         f"{100 * lo:g}th–{100 * hi:g}th percentile of the d_k, the range of the effect "
-        f"across histories. Money in million yuan (M yuan), summed from {_start(c)} to the year shown.")
+        f"across histories. Money in million yuan (M yuan; bn yuan from 10,000 M yuan), summed from adoption "
+        f"({c.adopt_year}) to the year shown.")
+    text.append(adoption_text(c))
+    text.append(f"Packages are ranked at {c.rank_year} (`outcomes.rank_year`; `python -m sim compare DIR --year Y` "
+                f"ranks at another report year){f', with {c.last_year} alongside' if c.last_year != c.rank_year else ''}.")
     return Section(f"Sweep comparison — {c.region_label()}", text, level=1)
+
+
+def _band(r: pd.Series, name: str, suffix: str = "", money: bool = False) -> dict:
+    return {"value": r[f"{name}{suffix}"], "low": r[f"{name}_low{suffix}"], "high": r[f"{name}_high{suffix}"],
+            "unit": "M yuan" if money else "firms", "note": r.get(f"cost_note{suffix}", "")}
+
+
+def ranking_rows(c: Comparison, rk: pd.DataFrame, late: bool) -> list[list[str]]:
+    """The ranking's cells: level, extra little giants, extra cost and cost per extra at the ranking
+    year, and (``late``) extra little giants and cost per extra at the last report year."""
+    rows = []
+    for _, r in rk.iterrows():
+        g = cell(_band(r, "giants"))
+        if r["is_reference"]:
+            cells = ["reference"] * (5 if late else 3)
+        else:
+            cells = [cell(_band(r, "extra_giants"), True), cell(_band(r, "extra_cost", money=True), True),
+                     cost_cell(_band(r, "cost_per_extra"))]
+            if late:
+                cells += [cell(_band(r, "extra_giants", "_last_year"), True),
+                          cost_cell(_band(r, "cost_per_extra", "_last_year"))]
+        rows.append([str(r["rank"]), r["package"], g, *cells])
+    return rows
 
 
 def ranking(c: Comparison) -> Section:
     multi = len(c.distinct_refs()) > 1
-    start = _start(c)
-    header = ["rank", "package", f"little giants {c.rank_year}", "extra little giants",
-              f"extra fiscal cost {start}–{c.rank_year} (M yuan)", "cost per extra little giant (M yuan)"]
+    late = c.last_year != c.rank_year
+    header = ["rank", "package", f"little giants {c.rank_year}", f"extra little giants {c.rank_year}",
+              f"extra fiscal cost {c.adopt_year}–{c.rank_year} (M yuan)",
+              f"cost per extra little giant {c.rank_year} (M yuan)"]
+    if late:
+        header += [f"extra little giants {c.last_year}", f"cost per extra little giant {c.last_year} (M yuan)"]
+    rows = ranking_rows(c, c.ranking, late)
     if multi:
         header.insert(2, "reference")
-    rows = []
-    for _, r in c.ranking.iterrows():
-        g = cell({"value": r["giants"], "low": r["giants_low"], "high": r["giants_high"]})
-        if r["is_reference"]:
-            eg, ec, cp = "reference", "reference", "reference"
-        else:
-            eg = cell({"value": r["extra_giants"], "low": r["extra_giants_low"], "high": r["extra_giants_high"]}, True)
-            ec = cell({"value": r["extra_cost"], "low": r["extra_cost_low"], "high": r["extra_cost_high"]}, True)
-            cp = cost_cell({"value": r["cost_per_extra"], "low": r["cost_per_extra_low"],
-                            "high": r["cost_per_extra_high"], "note": r["cost_note"]})
-        row = [str(r["rank"]), r["package"], g, eg, ec, cp]
-        if multi:
-            row.insert(2, next(j.label for j in c.ok_jobs if j.name == r["reference"]))
-        rows.append(row)
+        labels = {j.name: j.label for j in c.ok_jobs}
+        for row, ref in zip(rows, c.ranking["reference"]):
+            row.insert(2, labels[ref])
     pct = percent(c.interval)
     return Section(
         f"Ranking by extra little giants at {c.rank_year}",
         [f"Packages ordered by the median number of extra little giants (T3) at the end of {c.rank_year} over "
-         f"the reference; ties broken by the lower cost per extra little giant. Cost per extra little giant = "
+         f"the reference; ties broken by the lower cost per extra little giant. Extra fiscal cost counts from "
+         f"adoption ({c.adopt_year}) to the year shown. Cost per extra little giant = "
          f"mean extra fiscal cost / mean extra little giants over the paired replications (incremental "
          f"cost-effectiveness ratio); its interval is a {pct}% paired bootstrap interval ({BOOTSTRAP_RESAMPLES} "
          f"resamples of replications), 'unbounded' when resamples with no gain are too common, and 'n/a (no "
-         f"gain)' when the package does not add little giants on average."],
+         f"gain)' when the package does not add little giants on average."
+         + (f" The last two columns give the same at {c.last_year}." if late else "")],
         header, rows)
 
 
@@ -136,7 +144,10 @@ def _wide(c: Comparison, measure: str, inds: list[tuple[str, str, str]], signed:
             cells = []
             for y in c.years:
                 key = (j.name, ind, y)
-                cells.append(cell(sub.loc[key], signed) if key in sub.index else "–")
+                if ind.endswith("_cum") and y < c.adopt_year:
+                    cells.append(BEFORE_ADOPTION)  # counted from adoption: nothing yet
+                else:
+                    cells.append(cell(sub.loc[key], signed) if key in sub.index else "–")
             rws.append([j.label, f"{label}{'' if unit == 'firms' else ' (' + unit + ')'}", *cells])
     return hdr, rws
 
@@ -151,7 +162,7 @@ def _with_differences(c: Comparison, inds: list[tuple[str, str, str]]) -> tuple[
 
 
 def tier_tables(c: Comparison) -> list[Section]:
-    tiers = [x for x in indicators() if x[0] in SWEEP_STOCKS]
+    tiers = [x for x in c.indicators() if x[0] in SWEEP_STOCKS]
     hdr, rws = _wide(c, "level", tiers, False, _ordered(c))
     out = [Section("Firms by tier at the end of each year", [
         "Firms holding at least the tier, as officials count them (SRDI SMEs include little giants)."],
@@ -165,34 +176,28 @@ def tier_tables(c: Comparison) -> list[Section]:
 
 
 def outflow_table(c: Comparison) -> Section:
-    outflows = [x for x in indicators() if x[0] in ("lost_review_cum", "lost_review_T3_cum", "failed_cum")]
+    outflows = [x for x in c.indicators() if x[0] in ("lost_review_cum", "lost_review_T3_cum", "failed_cum",
+                                                       "renewed_first_T3_cum")]
     hdr, rws = _with_differences(c, outflows)
-    return Section("Titles lost at review and firm failures", [f"Counted from {_start(c)} to the end of the year shown."],
-                   hdr, rws)
+    text = [f"Counted from adoption ({c.adopt_year}) to the end of the year shown."]
+    if c.has_reviews:
+        text.append(f"Little giants renewed at their first review: titles won in a batch from {c.adopt_year} on "
+                    f"and renewed at MIIT's review {c.validity()} years later (reviews.csv); none before "
+                    f"{c.adopt_year + c.validity()}.")
+    return Section("Titles lost at review, first renewals and firm failures", text, hdr, rws)
 
 
 def money_table(c: Comparison) -> Section:
-    money = [x for x in indicators() if x[0].startswith("spend_")]
+    money = [x for x in c.indicators() if x[0].startswith("spend_")]
     hdr, rws = _with_differences(c, money)
-    return Section("Fiscal cost by instrument (M yuan, cumulative)", [
-        f"Spending from {_start(c)} to the end of the year shown, by instrument; rows marked '− reference' are the "
-        "paired extra cost over the reference."], hdr, rws, image="fiscal_cost_by_package.png")
+    return Section("Fiscal cost by instrument (M yuan, cumulative since adoption)", [
+        f"Spending from adoption ({c.adopt_year}) to the end of the year shown, by instrument (bn yuan where "
+        "marked); rows marked '− reference' are the paired extra cost over the reference."],
+        hdr, rws, image="fiscal_cost_by_package.png")
 
 
-def cost_table(c: Comparison) -> Section | None:
-    if not _others(c):
-        return None
-    sub = c.table[c.table["measure"] == "cost_per_extra"].set_index(["job", "year"])
-    rws = [[j.label, *[cost_cell(sub.loc[(j.name, y)]) if (j.name, y) in sub.index else "–" for y in c.years]]
-           for j in _others(c)]
-    return Section("Fiscal cost per extra little giant (M yuan)", [
-        "Extra cumulative fiscal cost over the reference divided by extra little giants held at the end of the "
-        "year (ratio of means over paired replications), with its bootstrap interval."],
-        ["package", *map(str, c.years)], rws)
-
-
-def notes_section(c: Comparison) -> Section | None:
-    notes = list(c.notes)
+def notes_section(c: Comparison, d: Decision) -> Section | None:
+    notes = list(c.notes) + d.equal_cost.problems + ([d.sensitivity.problem] if d.sensitivity.problem else [])
     bad = [j for j in c.jobs if not j.ok]
     if bad or c.missing:
         notes.append(f"{len(bad) + len(c.missing)} job(s) are not in this comparison (listed below); rebuild with "

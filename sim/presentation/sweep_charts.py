@@ -13,11 +13,12 @@ import matplotlib.ticker as mticker
 import numpy as np
 
 from sim.analysis.paired import Comparison
-from sim.core.outcomes import INDICATORS, INSTRUMENT_LABELS, INSTRUMENTS, SWEEP_STOCKS, percent, quantile_levels
-from sim.presentation.style import SIGNED, THOUSANDS, save
+from sim.core.outcomes import (INDICATORS, INSTRUMENT_LABELS, INSTRUMENTS, SWEEP_STOCKS, fmt_money, in_bn, percent,
+                               quantile_levels)
+from sim.presentation.style import SIGNED, THOUSANDS, money_axis, write_applicable
 
 REF_COLOR = "#333333"
-INSTRUMENT_COLORS = ["tab:blue", "tab:orange", "tab:green", "tab:purple"]
+INSTRUMENT_COLORS = ["tab:blue", "tab:orange", "tab:green", "tab:purple", "tab:brown"]  # one per instrument
 STOCKS = [(i, INDICATORS[i].label) for i in SWEEP_STOCKS]
 
 
@@ -53,8 +54,9 @@ def _region(c: Comparison) -> str:
     return c.region_label()
 
 
-def _start(c: Comparison) -> int:
-    return min(int(j.config["start_year"]) for j in c.ok_jobs)
+def money_text(x: float) -> str:
+    """An amount in M yuan with its unit, for a label ("1,234 M yuan", "23.4 bn yuan")."""
+    return fmt_money(x) + ("" if in_bn(x) else " M yuan")
 
 
 def _ordered(c: Comparison) -> list:
@@ -85,6 +87,7 @@ def outcomes_chart(c: Comparison) -> plt.Figure:
                         fmt="o", color=colors[j.name], ms=6, capsize=3, lw=1.6)
         ax.set_title(label)
         ax.set_xlabel(f"firms at end of {c.rank_year}")
+        ax.xaxis.set_major_locator(mticker.MaxNLocator(nbins=4))  # narrow panels: few ticks, never overlapping
         ax.xaxis.set_major_formatter(THOUSANDS)
         ax.grid(axis="x", alpha=0.3)
     axes[0].set_yticks(y, [j.label + ("  (reference)" if j is c.reference_of(j) else "") for j in jobs])
@@ -138,6 +141,27 @@ def _nice_costs(ratios: np.ndarray) -> list[float]:
     return pick
 
 
+LABEL_OFFSETS = ((6, 5), (6, -13), (6, 17), (6, -25), (6, 29))  # points: tried in turn until a label fits
+
+
+def _label_points(ax: plt.Axes, points: list[tuple[float, float, str, str]]) -> None:
+    """Name each point beside it, moving a label up or down when it would cover one already placed
+    (packages close together on the chart stay readable). Call once the axis limits are set."""
+    ax.figure.canvas.draw()  # the transform needs the final layout
+    placed: list[tuple[float, float, float, float]] = []  # label boxes in display points
+    to_pt = 72.0 / ax.figure.dpi
+    for x, y, name, color in points:
+        px, py = (v * to_pt for v in ax.transData.transform((x, y)))
+        w, h = 5.0 * len(name), 10.0
+        for dx, dy in LABEL_OFFSETS:
+            box = (px + dx, py + dy, px + dx + w, py + dy + h)
+            if not any(box[0] < b[2] and b[0] < box[2] and box[1] < b[3] and b[1] < box[3] for b in placed):
+                break
+        placed.append(box)
+        ax.annotate(name, (x, y), textcoords="offset points", xytext=(dx, dy), fontsize=8, color=color, zorder=5,
+                    bbox=dict(fc="white", ec="none", alpha=0.75, pad=0.5))
+
+
 def cost_effectiveness_chart(c: Comparison) -> plt.Figure | None:
     rk = c.ranking[~c.ranking["is_reference"]]
     if rk.empty:
@@ -153,12 +177,9 @@ def cost_effectiveness_chart(c: Comparison) -> plt.Figure | None:
         if not np.all(np.isfinite(yerr)):
             yerr = None
         cpe = r["cost_per_extra"]
-        tag = f"{cpe:,.1f} M yuan / extra giant" if np.isfinite(cpe) else r["cost_note"].split(";")[0]
+        tag = f"{money_text(cpe)} per extra giant" if np.isfinite(cpe) else r["cost_note"].split(";")[0]
         ax.errorbar([r["extra_giants"]], [r["extra_cost"]], xerr=xerr, yerr=yerr, fmt="o", ms=7, capsize=3,
                     color=colors[r["job"]], label=f"{r['package']}: {tag}")
-        ax.annotate(r["package"], (r["extra_giants"], r["extra_cost"]), textcoords="offset points",
-                    xytext=(6, 5), fontsize=8, color=colors[r["job"]], zorder=5,
-                    bbox=dict(fc="white", ec="none", alpha=0.75, pad=0.5))
     ax.plot([0], [0], marker="s", color=REF_COLOR, ms=7, ls="none", label=f"reference: {_ref_name(c)}")
     ax.axhline(0, color="0.6", lw=0.8)
     ax.axvline(0, color="0.6", lw=0.8)
@@ -168,18 +189,18 @@ def cost_effectiveness_chart(c: Comparison) -> plt.Figure | None:
     ymin = min(0.0, np.nanmin(np.append(rk["extra_cost_low"].to_numpy(float), ys)))
     ax.set_xlim(xmin - 0.08 * (xmax - xmin), xmax + 0.12 * (xmax - xmin))
     ax.set_ylim(ymin - 0.08 * (ymax - ymin), ymax + 0.12 * (ymax - ymin))
+    _label_points(ax, [(r["extra_giants"], r["extra_cost"], r["package"], colors[r["job"]]) for _, r in rk.iterrows()])
     for k, v in enumerate(_nice_costs(rk["cost_per_extra"].to_numpy(float))):
         gx = np.array([0, ax.get_xlim()[1]])
         ax.plot(gx, gx * v, color="0.6", lw=0.8, ls="--", zorder=0,
                 label="guide: constant cost per extra giant" if k == 0 else None)
         xe = min(ax.get_xlim()[1], ax.get_ylim()[1] / v) * 0.97
-        ax.text(xe, xe * v, f"{v:g} M yuan/giant", fontsize=7, color="0.45", ha="right", va="bottom")
+        ax.text(xe, xe * v, f"{money_text(v)}/giant", fontsize=7, color="0.45", ha="right", va="bottom")
     ax.text(0.99, 0.02, "towards bottom right: more little giants for less money", transform=ax.transAxes,
             ha="right", fontsize=7, color="0.4")
     ax.set_xlabel(f"extra little giants at end of {c.rank_year} (package − reference, median)")
-    ax.set_ylabel(f"extra fiscal cost {_start(c)}–{c.rank_year} (M yuan, median)")
     ax.xaxis.set_major_formatter(SIGNED)
-    ax.yaxis.set_major_formatter(SIGNED)
+    money_axis(ax, "y", f"extra fiscal cost {c.adopt_year}–{c.rank_year} ({{unit}}, median)", signed=True)
     ax.grid(alpha=0.25)
     fig.legend(fontsize=7.5, frameon=False, loc="outside lower center", ncol=2)
     ax.set_title(f"{_region(c)}: what each package buys — extra fiscal cost vs extra little giants, "
@@ -239,11 +260,10 @@ def fiscal_chart(c: Comparison) -> plt.Figure:
     ax.errorbar(med, y, xerr=[med - lo, hi - med], fmt="|", color="black", ms=12, capsize=3,
                 label=f"total: median and {_pct(c)}% interval")
     ax.set_yticks(y, [j.label + ("  (reference)" if j is c.reference_of(j) else "") for j in jobs])
-    ax.set_xlabel(f"M yuan, cumulative {_start(c)}–{c.rank_year}")
-    ax.xaxis.set_major_formatter(THOUSANDS)
+    money_axis(ax, "x", f"{{unit}}, cumulative since adoption, {c.adopt_year}–{c.rank_year}")
     ax.grid(axis="x", alpha=0.3)
-    fig.legend(fontsize=8, frameon=False, loc="outside lower center", ncol=5)
-    ax.set_title(f"{_region(c)}: fiscal cost by instrument, {_start(c)}–{c.rank_year}, by package\n"
+    fig.legend(fontsize=8, frameon=False, loc="outside lower center", ncol=3)
+    ax.set_title(f"{_region(c)}: fiscal cost by instrument since adoption, {c.adopt_year}–{c.rank_year}, by package\n"
                  f"bars = median of each instrument across {_nrep(c)} replications", fontsize=10)
     return fig
 
@@ -259,13 +279,6 @@ CHARTS = [
 
 def write_charts(out: Path, c: Comparison) -> list[str]:
     """Write every chart that applies (no difference charts without a second job); stale ones go."""
-    made = []
-    for name, make in CHARTS:
-        fig = make(c)
-        if fig is None:
-            (Path(out) / name).unlink(missing_ok=True)
-            continue
-        made.append(save(out, name, fig))
-    return made
+    return write_applicable(out, CHARTS, c)
 
 

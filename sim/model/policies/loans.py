@@ -104,12 +104,14 @@ def _nonfinancial_score(i, c, p):
 
 def _subsidise_new_loans(model: World, got: np.ndarray, amount: np.ndarray) -> None:
     """贴息 as the programmes run it: a new loan to a covered firm (its area subsidises interest, the
-    firm holds at least the tier covered) is subsidised for its first ``subsidy_quarters``."""
+    firm holds at least the tier covered) is subsidised for its first ``subsidy_quarters``. A firm
+    keeps one subsidised balance: principal whose term has ended is no longer in it, and a new loan
+    restarts the term of what is (a simplification: overlapping loans share the later term)."""
     f, lv = model.firms, model.levers
     area = f.area[got]
     covered = (lv.of("loans.interest_subsidy")[area] > 0.0) & (f.tier[got] >= lv.of("loans.interest_subsidy_min_tier")[area])
     on = got[covered]
-    f.subsidised_debt[on] += amount[covered]
+    f.subsidised_debt[on] = np.where(f.subsidy_end[on] > model.quarter, f.subsidised_debt[on], 0.0) + amount[covered]
     f.subsidy_end[on] = model.quarter + model.params.credit_subsidy_quarters
 
 
