@@ -23,10 +23,10 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 STAGES = {
-    "sim.policies.chain_leaders": ["leaders_decide", "matchmaking"],
-    "sim.dynamics": ["grow", "exits", "entry", "close_year"],
-    "sim.policies.loans": ["credit_round"],
-    "sim.policies.review": ["review_expiring", "dynamic_exit", "recognise"],
+    "sim.model.policies.chain_leaders": ["leaders_decide", "matchmaking"],
+    "sim.model.dynamics": ["grow", "exits", "entry", "close_year"],
+    "sim.model.policies.loans": ["credit_round"],
+    "sim.model.policies.review": ["review_expiring", "dynamic_exit", "recognise"],
 }
 
 

@@ -147,11 +147,14 @@ def _exit(live, q, keys, hazards, c, p):
     event = np.empty(live.size, dtype=live.dtype)
     kind = np.empty(live.size, dtype=np.int8)
     n_stay = n_gone = n_event = 0
-    young_quarters = QUARTERS_PER_YEAR * p.exits_young_years
-    p_list = p.listing_rate / QUARTERS_PER_YEAR
+    # the size factor's largest value (at the revenue floor; unbounded when hazard grows with size):
+    # a firm whose draw clears the hazard times it cannot fail, so its size factor is never computed
+    top = p.exits_size_floor / p.exits_size_pivot
+    bound = top ** -p.exits_size_elasticity if p.exits_size_elasticity >= 0.0 else np.inf
+    rates = (QUARTERS_PER_YEAR * p.exits_young_years, p.listing_rate / QUARTERS_PER_YEAR, bound)
     for j in range(live.size):
         i = live[j]
-        k = _event(i, q, young_quarters, p_list, keys, hazards, c, p)
+        k = _event(i, q, rates, keys, hazards, c, p)
         if k != ALIVE:
             event[n_event], kind[n_event] = i, k
             n_event += 1
@@ -170,13 +173,18 @@ def _exit(live, q, keys, hazards, c, p):
 
 
 @numba.njit(cache=True)
-def _event(i, q, young_quarters, p_list, keys, hazards, c, p):
+def _event(i, q, rates, keys, hazards, c, p):
     """What happens to firm ``i`` this quarter: it fails (hazard falling with size:
-    (revenue / pivot) ^ -elasticity), or leaves the SME pool (outgrows it, or lists), or nothing."""
+    (revenue / pivot) ^ -elasticity), or leaves the SME pool (outgrows it, or lists), or nothing.
+    ``rates``: (young-firm age in quarters, listing chance a quarter, the size factor's bound)."""
+    young_quarters, p_list, bound = rates
     young = c.born_step[i] > q - young_quarters  # younger than exits_young_years
-    size = (max(c.revenue[i], p.exits_size_floor) / p.exits_size_pivot) ** -p.exits_size_elasticity
-    if uniform(keys.failure, i) < hazards[int(young), int(c.distressed[i])] * size:
-        return FAILED
+    hazard = hazards[int(young), int(c.distressed[i])]
+    u = uniform(keys.failure, i)
+    if u < hazard * bound:  # only then can the firm fail: its size factor decides
+        size = (max(c.revenue[i], p.exits_size_floor) / p.exits_size_pivot) ** -p.exits_size_elasticity
+        if u < hazard * size:
+            return FAILED
     if c.status[i] != IN_POOL:
         return ALIVE
     if c.revenue[i] >= p.sme_revenue_cap:

@@ -104,15 +104,19 @@ class MunicipalGovernment(mesa.Agent):
     def pay(self, instrument: str, claims: np.ndarray, sq_share: float = 1.0) -> np.ndarray:
         """What each (non-negative) claim is paid: the status quo's ``sq_share`` of it from the base
         envelope, the rest (what the package adds) from the extra one."""
-        paid = claims * sq_share * self._ratio("base", float(claims.sum()) * sq_share)
+        return claims * self.settle(instrument, float(claims.sum()), sq_share)
+
+    def settle(self, instrument: str, total: float, sq_share: float = 1.0) -> float:
+        """The share of claims totalling ``total`` it pays now (from both envelopes); books the
+        spending. Every claim on the instrument this quarter is paid that share of itself."""
+        share = sq_share * self._ratio("base", total * sq_share)
         if sq_share < 1.0:
-            paid = paid + claims * (1.0 - sq_share) * self._ratio("extra", float(claims.sum()) * (1.0 - sq_share))
-        spent = float(paid.sum())
+            share += (1.0 - sq_share) * self._ratio("extra", total * (1.0 - sq_share))
+        spent = total * share
         self.quarter_spending[instrument] += spent
         if instrument == "rd_subsidy":
-            total = float(claims.sum())
-            self.funding_ratio = spent / total if total > 0.0 else 1.0
-        return paid
+            self.funding_ratio = share if total > 0.0 else 1.0
+        return share
 
     def _ratio(self, envelope: str, total: float) -> float:
         """The share of ``total`` claims on an envelope it can pay now; books what it pays."""
@@ -131,14 +135,20 @@ def pay_by_area(governments: list[MunicipalGovernment], area: np.ndarray, instru
                 claims: np.ndarray, sq_share: np.ndarray | None = None) -> np.ndarray:
     """Each claim paid by the government of the claimant's area (``area`` per claim); ``sq_share``
     (per area) is the status quo's part of the instrument there."""
-    share = np.ones(len(governments)) if sq_share is None else sq_share
-    if len(governments) == 1:
+    n = len(governments)
+    share = np.ones(n) if sq_share is None else sq_share
+    if n == 1:
         return governments[0].pay(instrument, claims, float(share[0]))
+    claimed = np.flatnonzero(claims)  # most firms claim nothing: settle on the claims made, not a mask per area
+    at, amounts = area[claimed], claims[claimed]
+    totals = np.bincount(at, weights=amounts, minlength=n)
+    paid_share = np.zeros(n)
+    for g in governments:  # an area without claims pays nothing and books nothing
+        paid_share[g.area] = g.settle(instrument, float(totals[g.area]), float(share[g.area]))
+    if not claimed.size:
+        return claims  # all zero: nothing paid (read only, as every caller uses it)
     paid = np.zeros_like(claims)
-    for g in governments:
-        at = area == g.area
-        if at.any():
-            paid[at] = g.pay(instrument, claims[at], float(share[g.area]))
+    paid[claimed] = amounts * paid_share[at]
     return paid
 
 

@@ -148,9 +148,8 @@ def _applicants(model: World, tier: int, from_tiers: list[int], p_apply: np.ndar
     open_to[from_tiers] = True
     # tiers are read again: an earlier round may have granted; a firm's application and expert
     # luck are its own for the quarter, the same in every round
-    cand = _candidates(model.live, f.tier, f.area, open_to, model.qkey("apply"), p_apply, model.qkey("accept"),
-                       p_accept)
-    return cand[~((f.lost_step[cand] == q) & (f.lost_tier[cand] >= tier))]
+    keys = (model.qkey("apply"), model.qkey("accept"))
+    return _candidates(model.live, f.cols, open_to, keys, p_apply, p_accept, (q, tier))
 
 
 def _municipal_round(model: World, tier: int, from_tiers: list[int], p_apply: float, p_accept: float) -> None:
@@ -197,13 +196,17 @@ def _award(model: World, new: np.ndarray, tier: int) -> None:
 
 
 @numba.njit(cache=True)
-def _candidates(live, tier, area, open_to, qk_apply, p_apply, qk_accept, p_accept):
+def _candidates(live, c, open_to, keys, p_apply, p_accept, lost):
     """Firms at a tier the round is open to that apply (``p_apply`` of their area; 1.0 means
-    everyone does: a draw is below 1) and pass the experts' stage, before the criteria are checked."""
+    everyone does: a draw is below 1) and pass the experts' stage, before the criteria are checked;
+    not those that lost the round's tier (or a higher one) this quarter (``lost``: quarter, tier)."""
+    qk_apply, qk_accept = keys
+    q, round_tier = lost
     out = np.empty(live.size, dtype=live.dtype)
     n = 0
     for i in live:
-        if open_to[tier[i]] and uniform(qk_apply, i) < p_apply[area[i]] and uniform(qk_accept, i) < p_accept:
-            out[n] = i
-            n += 1
+        if open_to[c.tier[i]] and uniform(qk_apply, i) < p_apply[c.area[i]] and uniform(qk_accept, i) < p_accept:
+            if not (c.lost_step[i] == q and c.lost_tier[i] >= round_tier):
+                out[n] = i
+                n += 1
     return out[:n]
