@@ -97,15 +97,15 @@ def flows_chart(cfg: SimConfig, year_df: pd.DataFrame) -> plt.Figure:
     yd = year_df.copy()
     for t in (2, 3):
         yd[f"in_T{t}"] = yd[f"recognised_T{t}"] + yd[f"demoted_into_T{t}"]
-        yd[f"graduated_T{t}"] = yd[f"outgrew_T{t}"] + yd[f"listed_T{t}"]
+    # a titled firm that outgrows SME size or lists keeps its title to its next review (counted there
+    # if it loses it), so it is not an outflow of the title panels
     panels = [
         ("SRDI SMEs (T2 tier)", 2, [("in_T2", "recognised or demoted into", "tab:green")],
          [("promoted_T2", "promoted to little giant", "tab:blue"), ("lost_review_T2", "lost at review", "tab:red"),
-          ("revoked_T2", "revoked in spot checks", "tab:purple"), ("failed_T2", "failed", "black"),
-          ("graduated_T2", "outgrew SME size or listed", "tab:orange")]),
+          ("revoked_T2", "revoked in spot checks", "tab:purple"), ("failed_T2", "failed", "black")]),
         ("Little giants (T3)", 3, [("in_T3", "recognised (national batch)", "tab:green")],
          [("lost_review_T3", "lost at review", "tab:red"), ("revoked_T3", "revoked in spot checks", "tab:purple"),
-          ("failed_T3", "failed", "black"), ("graduated_T3", "outgrew SME size or listed", "tab:orange")]),
+          ("failed_T3", "failed", "black")]),
         ("Whole pool", None, [("entered", "new firms", "tab:green")],
          [("failed", "failed", "black"), ("graduated", "outgrew SME size or listed", "tab:orange")]),
     ]
@@ -128,12 +128,32 @@ def flows_chart(cfg: SimConfig, year_df: pd.DataFrame) -> plt.Figure:
         ax.xaxis.set_major_locator(mticker.MaxNLocator(integer=True))  # whole years, not 2017.5
         ax.grid(axis="y", alpha=0.3)
     _mark_reported_flows(cfg, axes)
-    for ax in axes:
-        ax.legend(fontsize=7, frameon=False, loc="upper center", bbox_to_anchor=(0.5, -0.08), ncol=2)
+    rates = [_pass_rate_line(ax, yd, tier) for ax, (_, tier, _, _) in zip(axes, panels)]
+    for ax, rate in zip(axes, rates):
+        handles, labels = ax.get_legend_handles_labels()
+        if rate is not None:
+            handles, labels = handles + [rate], labels + [rate.get_label()]
+        ax.legend(handles, labels, fontsize=7, frameon=False, loc="upper center", bbox_to_anchor=(0.5, -0.08), ncol=2)
     note = "median across replications" if cfg.replications > 1 else "one replication"
     fig.suptitle(f"{cfg.region.label} — {cfg.scenario}: yearly flows by cause ({note})", fontsize=11)
     fig.tight_layout(rect=(0, 0, 1, 0.94))
     return fig
+
+
+def _pass_rate_line(ax: plt.Axes, yd: pd.DataFrame, tier: int | None):
+    """The review pass rate of the tier (renewed / due, median across replications) on a right-hand
+    axis; None for the pool panel or when no title was due."""
+    col = f"review_pass_rate_T{tier}"
+    if tier is None or col not in yd.columns or not yd[col].notna().any():
+        return None
+    rate = _median_by_year(yd, [col])[col]
+    right = ax.twinx()
+    (line,) = right.plot(rate.index, 100 * rate.to_numpy(), color="0.25", marker="o", ms=3, lw=1.2,
+                         label="review pass rate (right axis: % of titles due)")
+    right.set_ylim(0, 105)
+    right.set_ylabel("% of titles due that pass review", fontsize=8)
+    right.spines["right"].set_visible(True)
+    return line
 
 
 def _mark_reported_flows(cfg: SimConfig, axes) -> None:
