@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from sim.analysis.paired import Comparison
+from sim.analysis.paired import Comparison, paired_delta
 from sim.analysis.sweep import Job, varying_keys
 from sim.core.outcomes import GROUP_STOCKS, band
 
@@ -31,9 +31,9 @@ def stock_delta(c: Comparison, j: Job, cols: list[str]) -> pd.DataFrame | None:
     ref = c.reference_of(j)
     if j is ref or j.name not in c.deltas or any(col not in x.yearly.columns for x in (j, ref) for col in cols):
         return None
-    reps = c.deltas[j.name].index.get_level_values("replication").unique()
-    a, b = (x.yearly[x.yearly["replication"].isin(reps)].set_index(["replication", "year"])[cols] for x in (j, ref))
-    return (a - b).dropna(how="all")
+    reps = list(c.deltas[j.name].index.get_level_values("replication").unique())
+    a, b = (x.yearly.set_index(["replication", "year"])[cols] for x in (j, ref))
+    return paired_delta(a, b, reps)
 
 
 def _band_rows(c: Comparison, j: Job, d: pd.DataFrame, groups: list[tuple[str, str, str, str]]) -> list[dict]:

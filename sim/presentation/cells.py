@@ -13,21 +13,23 @@ def _is_money(r: pd.Series | dict) -> bool:
     return str(r.get("unit") or "").startswith("M yuan")
 
 
+def _money(v: float, lo: float, hi: float, signed: bool = False):
+    """A formatter for the amounts of one cell, all on the scale its largest needs, and that scale's
+    unit suffix ('' for M yuan, the column's unit; ' bn yuan' from 10,000 M yuan)."""
+    bn = in_bn(v, lo, hi)
+    return (lambda x: fmt_money(x, signed=signed, bn=bn, unit=False)), (" bn yuan" if bn else "")
+
+
 def cell(r: pd.Series | dict, signed: bool = False) -> str:
     """'median [low–high]' for levels, '+median [low to high]' for differences; amounts (unit M yuan)
     from 10,000 M yuan up in bn yuan, the whole cell on one scale ('+23.4 [21.0 to 25.9] bn yuan')."""
     v, lo, hi = r["value"], r["low"], r["high"]
     if not np.isfinite(v):
         return r.get("note") or "n/a"
-    unit = ""
     if _is_money(r):
-        bn = in_bn(v, lo, hi)
-        unit = " bn yuan" if bn else ""
-
-        def f(x):
-            return fmt_money(x, signed=signed, bn=bn, unit=False)
+        f, unit = _money(v, lo, hi, signed)
     else:
-        f = fmt_signed if signed else fmt
+        f, unit = (fmt_signed if signed else fmt), ""
     if not (np.isfinite(lo) or np.isfinite(hi)):
         return f(v) + unit
     sep = " to " if signed else "–"
@@ -39,11 +41,7 @@ def cost_cell(r: pd.Series | dict) -> str:
     v, lo, hi, note = r["value"], r["low"], r["high"], r.get("note") or ""
     if not np.isfinite(v):
         return note or "n/a"
-    bn = in_bn(v, lo, hi)
-    unit = " bn yuan" if bn else ""
-
-    def f(x):
-        return fmt_money(x, bn=bn, unit=False)
+    f, unit = _money(v, lo, hi)
     if not np.isfinite(lo) and not np.isfinite(hi):
         return f(v) + unit + (f" ({note})" if note else "")
     high = f(hi) if np.isfinite(hi) else "unbounded"
