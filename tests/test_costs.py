@@ -31,7 +31,7 @@ def test_interest_subsidy_is_paid_only_on_new_policy_loans_within_their_term(mon
     is paid on older debt, and no claim exceeds the subsidised points on those loans."""
     ledger: list[tuple[int, int, float]] = []  # (firm, quarter, principal) of each subsidised new loan
     claims_seen: list[tuple[int, np.ndarray, np.ndarray]] = []
-    original_subsidise, original_pay = loans._subsidise_new_loans, loans.pay_by_area
+    original_subsidise, original_settle = loans._subsidise_new_loans, loans.settle
 
     def subsidise(model, got, amount):
         before = model.firms.subsidy_end[got].copy()
@@ -39,13 +39,13 @@ def test_interest_subsidy_is_paid_only_on_new_policy_loans_within_their_term(mon
         on = model.firms.subsidy_end[got] != before
         ledger.extend((int(i), model.quarter, float(a)) for i, a in zip(got[on], amount[on]))
 
-    def pay(governments, area, instrument, claims, sq_share=None):
+    def settle(model, instrument, lever, claims, by_area):
         if instrument == "interest_subsidy":
             claims_seen.append((model.quarter, model.live.copy(), claims.copy()))
-        return original_pay(governments, area, instrument, claims, sq_share)
+        return original_settle(model, instrument, lever, claims, by_area)
 
     monkeypatch.setattr(loans, "_subsidise_new_loans", subsidise)
-    monkeypatch.setattr(loans, "pay_by_area", pay)
+    monkeypatch.setattr(loans, "settle", settle)
     cfg = small("+scenario=finance_boost", f"behaviour.credit.subsidy_quarters={TERM}", "calibration.use=none",
                 "lever_effects.use=none")
     model = SMEModel(cfg, 3)

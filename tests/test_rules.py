@@ -137,3 +137,46 @@ def test_calendar():
     assert not cal.t1_open(17) and cal.t1_open(18)  # 2022 Q3
     assert cal.t3_batch(6) and not cal.t3_batch(2)  # 2019 Q3 yes, 2018 Q3 no (first batch 2019)
     assert cal.t2_batch(3) and not cal.t2_batch(2)
+
+
+def test_may_meet_holds_for_every_firm_that_meets_the_criteria():
+    """``rules.may_meet`` lets a round skip firms before drawing their application: it must hold for
+    every firm the criteria admit, at any shift, at review or not. Firms drawn around every threshold
+    (values at, just below and just above each), so a mismatch of one inequality shows."""
+    n = 20_000
+    rng = np.random.default_rng(7)
+    f = FirmPopulation(n, rule_params(CFG), clusters=None)
+    f.n = n
+    f.alive[:n] = True
+
+    def around(*values):
+        v = np.array([x * s for x in values for s in (1.0 - 1e-12, 1.0, 1.0 + 1e-12)])
+        return rng.choice(np.concatenate([v, rng.uniform(0.0, 2.0 * max(values), 32)]), n)
+
+    f.revenue[:n] = around(10.0, 50.0, 100.0, CFG.region.sme_revenue_cap)
+    f.rev_y1[:n] = f.revenue[:n] * rng.choice([0.8, 0.95, 1.0, 1.1], n)
+    f.rev_y2[:n] = f.rev_y1[:n] / rng.choice([0.9, 1.0, 1.05, 1.2], n)
+    f.rev_y3[:n] = f.rev_y2[:n] / rng.choice([0.9, 1.0, 1.05, 1.2], n)
+    f.rd_int_y1[:n] = around(0.01, 0.02, 0.03, 0.05, 0.06)
+    f.rd_int_y2[:n] = around(0.03, 0.06)
+    f.ip[:n] = rng.integers(0, 4, n)
+    f.high_tech[:n] = rng.random(n) < 0.2
+    f.rd_institution[:n] = rng.random(n) < 0.5
+    f.main_share[:n] = around(0.5, 0.55, 0.6, 0.7)
+    f.strategic[:n] = rng.random(n) < 0.5
+    f.debt[:n] = f.revenue[:n] * rng.uniform(0.0, 1.0, n)
+    f.cash[:n] = f.revenue[:n] * rng.uniform(-0.1, 0.3, n)
+    f.niche_market[:n] = f.revenue[:n] / around(0.05, 0.1, 0.2)
+    f.born_step[:n] = STEP - rng.integers(0, 24, n)
+    f.leader[:n] = np.where(rng.random(n) < 0.3, 0, -1)
+    idx, c, cap = np.arange(n), f.cols, CFG.region.sme_revenue_cap
+    for tier in (rules.T1, rules.T2, rules.T3):
+        may = np.array([rules.may_meet(tier, i, c, cap) for i in idx])
+        assert may.mean() < 0.9, tier  # the filter does filter
+        for shift in (-30.0, 0.0, 30.0):
+            ok = CRITERIA.eligible_for(tier, f, idx, STEP, np.full(n, shift))
+            assert ok.any() or shift > 0, (tier, shift)  # firms of every kind are drawn
+            assert not (ok & ~may).any(), (tier, shift, idx[ok & ~may][:5])
+        if tier == rules.T3:
+            ok = CRITERIA.t3_eligible(f, idx, STEP, np.full(n, -30.0), review=True)
+            assert not (ok & ~may).any()

@@ -23,7 +23,8 @@ from sim.model.world import World
 
 # this quarter's keys of the growth stage's draws, and what the firms received before they grow
 GrowthKeys = namedtuple("GrowthKeys", ["ip", "institution", "high_tech", "shocks"])
-Received = namedtuple("Received", ["rd_subsidy", "voucher", "data", "orders"])
+# (``rd_claims`` x ``rd_paid_share`` of the firm's area is the R&D subsidy it is paid)
+Received = namedtuple("Received", ["rd_claims", "rd_paid_share", "voucher", "data", "orders"])
 ExitKeys = namedtuple("ExitKeys", ["failure", "listing"])
 
 
@@ -34,20 +35,21 @@ def grow(model: World) -> None:
     budget pro-rates them); vouchers likewise. Then each firm grows on what it received."""
     f, unc, live = model.firms, model.unc, model.live
     terms = subsidies.rd_subsidy_terms(model)
-    claims = _choose_rd(live, model.qkey("rd"), terms, f.cols, model.params)
-    paid_rd = subsidies.pay(model, "rd_subsidy", "subsidies.rd_subsidy_rate", live, claims)
+    claims, by_area = _choose_rd(live, model.qkey("rd"), terms, f.cols, model.params)
+    paid_share = subsidies.settle(model, "rd_subsidy", "subsidies.rd_subsidy_rate", claims, by_area)
     voucher = subsidies.pay_digital_vouchers(model)
     data = unc.spillover_capability * chain_leaders.open_flags(model, "data")
     orders = unc.order_growth_effect * chain_leaders.open_flags(model, "orders")
     keys = GrowthKeys(model.qkey("ip"), model.qkey("institution"), model.qkey("high_tech"), model.qkey("shocks"))
-    _grow(live, model.quarter, keys, Received(paid_rd, voucher, data, orders), f.cols, model.params)
+    _grow(live, model.quarter, keys, Received(claims, paid_share, voucher, data, orders), f.cols, model.params)
 
 
 @numba.njit(cache=True)
 def _choose_rd(live, qk_rd, terms, c, p):
     """R&D: the firm moves towards its own propensity, raised by the subsidy it expects if covered;
-    returns each firm's claim on the R&D subsidy (a share of this quarter's R&D spend)."""
-    claims = np.zeros(live.size)
+    returns each firm's claim on the R&D subsidy (a share of this quarter's R&D spend) and the
+    claims' total in each area."""
+    claims, by_area = np.zeros(live.size), np.zeros(terms.rate.size)
     for j in range(live.size):
         i = live[j]
         a = c.area[i]
@@ -60,7 +62,8 @@ def _choose_rd(live, qk_rd, terms, c, p):
         c.rd_intensity[i] = rd
         if covered:
             claims[j] = terms.rate[a] * rd * c.revenue[i] * QUARTER
-    return claims
+            by_area[a] += claims[j]
+    return claims, by_area
 
 
 @numba.njit(cache=True)
@@ -91,7 +94,8 @@ def _grow(live, q, keys, got, c, p):
         c.revenue[i] = new_rev
         # cash: what it received, operating margin net of R&D, shocks; a buffer above the cap is paid out
         flow = (c.margin[i] - rd + p.cash_shock_sd * z_cash) * rev * QUARTER
-        c.cash[i] = min(c.cash[i] + got.rd_subsidy[j] + got.voucher[j] + flow, p.cash_cap_share * new_rev)
+        rd_subsidy = got.rd_claims[j] * got.rd_paid_share[c.area[i]]
+        c.cash[i] = min(c.cash[i] + rd_subsidy + got.voucher[j] + flow, p.cash_cap_share * new_rev)
 
 
 @numba.njit(cache=True)

@@ -136,20 +136,36 @@ def pay_by_area(governments: list[MunicipalGovernment], area: np.ndarray, instru
     """Each claim paid by the government of the claimant's area (``area`` per claim); ``sq_share``
     (per area) is the status quo's part of the instrument there."""
     n = len(governments)
-    share = np.ones(n) if sq_share is None else sq_share
     if n == 1:
-        return governments[0].pay(instrument, claims, float(share[0]))
+        return governments[0].pay(instrument, claims, 1.0 if sq_share is None else float(sq_share[0]))
     claimed = np.flatnonzero(claims)  # most firms claim nothing: settle on the claims made, not a mask per area
     at, amounts = area[claimed], claims[claimed]
-    totals = np.bincount(at, weights=amounts, minlength=n)
-    paid_share = np.zeros(n)
-    for g in governments:  # an area without claims pays nothing and books nothing
-        paid_share[g.area] = g.settle(instrument, float(totals[g.area]), float(share[g.area]))
+    paid_share = settle_by_area(governments, instrument, np.bincount(at, weights=amounts, minlength=n), sq_share)
     if not claimed.size:
         return claims  # all zero: nothing paid (read only, as every caller uses it)
     paid = np.zeros_like(claims)
     paid[claimed] = amounts * paid_share[at]
     return paid
+
+
+def settle_by_area(governments: list[MunicipalGovernment], instrument: str, totals: np.ndarray,
+                   sq_share: np.ndarray | None = None) -> np.ndarray:
+    """The share of its claims each area's government pays now (``totals``: the claims made in each
+    area; ``sq_share``: the status quo's part of the instrument there), booked. Compiled rules that
+    make claims total them by area as they go and pay each claim this share of itself, so no
+    per-firm array of payments is built."""
+    share = np.ones(len(governments)) if sq_share is None else sq_share
+    paid_share = np.zeros(len(governments))
+    for g in governments:  # an area without claims pays nothing and books nothing
+        paid_share[g.area] = g.settle(instrument, float(totals[g.area]), float(share[g.area]))
+    return paid_share
+
+
+def claim_totals(claims: np.ndarray, by_area: np.ndarray) -> np.ndarray:
+    """Claims per area for ``settle_by_area``: ``by_area`` as a compiled rule summed them in firm
+    order (as ``pay_by_area`` sums them); with one area, numpy's sum of all claims (as
+    ``MunicipalGovernment.pay`` sums them), so either way of paying books the same bytes."""
+    return np.array([claims.sum()]) if by_area.size == 1 else by_area
 
 
 class MIIT(mesa.Agent):

@@ -23,7 +23,7 @@ import numpy as np
 
 from sim.core.outcomes import INSTRUMENTS
 from sim.core.schema import SimConfig
-from sim.model import draws, dynamics, rules
+from sim.model import draws, dynamics, heap, rules
 from sim.model.firms import IN_POOL, FirmPopulation, cluster_table
 from sim.model.institutions import MIIT, ChainLeader, Lender, MunicipalGovernment
 from sim.model.levers import Levers
@@ -53,8 +53,8 @@ AREA_STOCKS = ("n_firms", "n_T2plus", "n_T3")
 AREA_FLOWS = ("recognised_T3",)
 
 MAX_T2_SCORE = 100.0  # the SRDI score's full marks
-HIGH_TECH, LINKED, POOL = rules.N_TIERS, rules.N_TIERS + 1, rules.N_TIERS + 2  # _stock_counts' slots
-GROUP_TIERS = ("T2plus", "T3")  # _group_counts' columns; its rows: clusters, then linked and unlinked
+HIGH_TECH, LINKED, POOL = rules.N_TIERS, rules.N_TIERS + 1, rules.N_TIERS + 2  # _stock_counts' columns per area
+GROUP_TIERS = ("T2plus", "T3")  # _stock_counts' groups: columns; its rows: clusters, then linked and unlinked
 GROUPS_AFTER_CLUSTERS = 2
 
 
@@ -74,6 +74,7 @@ class SMEModel(mesa.Model):
     """Enterprises moving through the 专精特新 tiers under policy, one step per quarter."""
 
     def __init__(self, cfg: SimConfig, seed: np.random.SeedSequence | int = 0) -> None:
+        heap.keep_freed_memory()
         ss = seed if isinstance(seed, np.random.SeedSequence) else np.random.SeedSequence(seed)
         children = ss.spawn(1 + len(STREAMS) + len(MECHANISMS))
         super().__init__(rng=np.random.default_rng(children[0]))
@@ -102,6 +103,7 @@ class SMEModel(mesa.Model):
         self.counters: dict[str, float] = dict.fromkeys(self._counter_names(), 0)
         self.review_log: list[tuple[int, int, int, int, int]] = []  # (year, tier, cohort, due, renewed)
         self.n_alive_start = self.firms.n_alive
+        self._stocks = self._count_stocks()  # also the first quarter's alive_by_area
         self.datacollector = QuarterlyCollector(model_reporters=self._reporters())
 
     def _leaders(self) -> None:
@@ -211,7 +213,6 @@ class SMEModel(mesa.Model):
             self._set_budgets()
         self.counters = dict.fromkeys(self.counters, 0)
         self.n_alive_start = len(self.live)
-        self.alive_by_area = np.bincount(self.firms.area[self.live], minlength=len(self.areas))
         self.miit.bar, self.miit.batch_size = np.nan, 0.0
         for g in self.governments:
             g.new_quarter(quarter)
@@ -240,22 +241,21 @@ class SMEModel(mesa.Model):
     # ------------------------------------------------------------------------- reporting
     def tier_counts(self) -> np.ndarray:
         """Firms alive at each tier now."""
-        return self._counts().sum(axis=0)[:rules.N_TIERS]
+        return self._counts()[0].sum(axis=0)[:rules.N_TIERS]
 
-    def _counts(self) -> np.ndarray:
-        f = self.firms
-        return _stock_counts(self.live, f.area, f.tier, f.high_tech, f.leader, f.status, len(self.areas))
+    def _counts(self) -> tuple[np.ndarray, np.ndarray]:
+        return _stock_counts(self.live, self.firms.cols, len(self.areas), len(self.region.clusters))
 
     def _count_stocks(self) -> dict[str, int]:
-        """The end-of-quarter stocks the reporters read, counted once over the alive firms."""
-        by_area = self._counts()
+        """The end-of-quarter stocks the reporters read, counted once over the alive firms; and the
+        firms alive in each area at the start of the next quarter (exits and entry are done)."""
+        by_area, groups = self._counts()
+        self.alive_by_area = by_area[:, :rules.N_TIERS].sum(axis=1)
         stocks = _stocks_of(by_area.sum(axis=0))
         if len(self.areas) > 1:
             for a, name in enumerate(self.areas):
                 own = _stocks_of(by_area[a])
                 stocks.update({f"{col}__{name}": own[col] for col in AREA_STOCKS})
-        f = self.firms
-        groups = _group_counts(self.live, f.cluster, f.leader, f.tier, len(self.region.clusters))
         for g, name in enumerate([f"cl{k}" for k in range(len(self.region.clusters))] + ["linked", "unlinked"]):
             stocks[f"n_T2plus_{name}"], stocks[f"n_T3_{name}"] = int(groups[g, 0]), int(groups[g, 1])
         return stocks
@@ -296,30 +296,23 @@ def _stocks_of(counts: np.ndarray) -> dict[str, int]:
 
 
 @numba.njit(cache=True)
-def _group_counts(live, cluster, leader, tier, n_clusters):
-    """SRDI SMEs (T2 and above) and little giants by cluster, then among suppliers of a chain leader
-    and among the rest: who gains from a package."""
-    counts = np.zeros((n_clusters + GROUPS_AFTER_CLUSTERS, len(GROUP_TIERS)), dtype=np.int64)
-    for i in live:
-        if tier[i] >= rules.T2:
-            g = n_clusters if leader[i] >= 0 else n_clusters + 1
-            counts[cluster[i], 0] += 1
-            counts[g, 0] += 1
-            if tier[i] == rules.T3:
-                counts[cluster[i], 1] += 1
-                counts[g, 1] += 1
-    return counts
-
-
-@numba.njit(cache=True)
-def _stock_counts(live, area, tier, high_tech, leader, status, n_areas):
-    """Per area: alive firms at each tier, with a high-tech title, supplying a chain leader, and in
-    the SME pool, in one pass."""
+def _stock_counts(live, c, n_areas, n_clusters):
+    """In one pass over the alive firms: per area, firms at each tier, with a high-tech title,
+    supplying a chain leader, and in the SME pool; and SRDI SMEs (T2 and above) and little giants
+    by cluster, then among suppliers of a chain leader and among the rest (who gains from a package)."""
     counts = np.zeros((n_areas, POOL + 1), dtype=np.int64)
+    groups = np.zeros((n_clusters + GROUPS_AFTER_CLUSTERS, len(GROUP_TIERS)), dtype=np.int64)
     for i in live:
-        a = area[i]
-        counts[a, tier[i]] += 1
-        counts[a, HIGH_TECH] += high_tech[i]
-        counts[a, LINKED] += leader[i] >= 0
-        counts[a, POOL] += status[i] == IN_POOL
-    return counts
+        a, tier, linked = c.area[i], c.tier[i], c.leader[i] >= 0
+        counts[a, tier] += 1
+        counts[a, HIGH_TECH] += c.high_tech[i]
+        counts[a, LINKED] += linked
+        counts[a, POOL] += c.status[i] == IN_POOL
+        if tier >= rules.T2:
+            g = n_clusters if linked else n_clusters + 1
+            groups[c.cluster[i], 0] += 1
+            groups[g, 0] += 1
+            if tier == rules.T3:
+                groups[c.cluster[i], 1] += 1
+                groups[g, 1] += 1
+    return counts, groups

@@ -25,6 +25,7 @@ Simplifications (named here so a reader can weigh them):
 
 from __future__ import annotations
 
+import numba
 import numpy as np
 
 from sim.core.schema import SimConfig, Steps
@@ -35,6 +36,10 @@ N_TIERS = 4
 QUARTERS = 4
 TIER_NAMES = {T0: "ordinary SME", T1: "innovative SME", T2: "SRDI SME", T3: "little giant"}
 PASS_SCORE = 60.0
+# thresholds that ``may_meet`` reads too (one place for each)
+T1_FULL_RD_INTENSITY = 0.05  # R&D intensity that alone gives T1's innovation floor (20 points)
+T2_MIN_RD_INTENSITY, T2_MIN_REVENUE = 0.03, 10.0  # SRDI hard criteria: last year's R&D share, revenue (M yuan)
+T3_MIN_MAIN_SHARE, T3_MIN_IP = 0.70, 2  # little giants: main-business share, class-I IP
 
 
 def _steps(x: np.ndarray, edges: list[float], points: list[float]) -> np.ndarray:
@@ -49,7 +54,7 @@ def _steps(x: np.ndarray, edges: list[float], points: list[float]) -> np.ndarray
 def t1_subscores(f: FirmPopulation, idx: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(innovation /40, growth /30, specialisation /30) of the innovative-SME self-assessment."""
     innovation = np.where(f.ip[idx] >= 1, 20.0, 0.0) + _steps(
-        f.rd_int_y1[idx], [0.01, 0.02, 0.03, 0.05], [5, 10, 15, 20]
+        f.rd_int_y1[idx], [0.01, 0.02, 0.03, T1_FULL_RD_INTENSITY], [5, 10, 15, 20]
     )
     growth = _steps(f.growth_last_year(idx), [0.0, 0.05, 0.10, 0.15], [5, 10, 15, 20])
     dr = f.debt_ratio(idx)
@@ -70,7 +75,7 @@ def t1_eligible(f: FirmPopulation, idx: np.ndarray, shift: float | np.ndarray = 
     Innovation reaches 20 only with a class-I IP or R&D of at least 5% of revenue, so only those
     firms are scored (most of a large pool has neither; the result is the same)."""
     out = f.high_tech[idx] | f.rd_institution[idx]
-    scored = ~out & ((f.ip[idx] >= 1) | (f.rd_int_y1[idx] >= 0.05))
+    scored = ~out & ((f.ip[idx] >= 1) | (f.rd_int_y1[idx] >= T1_FULL_RD_INTENSITY))
     if scored.any():
         inn, gro, spe = t1_subscores(f, idx[scored])
         line = PASS_SCORE + (shift[scored] if np.ndim(shift) else shift)
@@ -118,8 +123,8 @@ class Criteria:
         return (
             (f.age_years(idx, step) >= 2.0)
             & (rd_spend >= 1.0)
-            & (f.rd_int_y1[idx] >= 0.03)
-            & (f.rev_y1[idx] >= 10.0)
+            & (f.rd_int_y1[idx] >= T2_MIN_RD_INTENSITY)
+            & (f.rev_y1[idx] >= T2_MIN_REVENUE)
         )
 
     def t2_eligible(self, f: FirmPopulation, idx: np.ndarray, step: int, shift: float | np.ndarray = 0.0) -> np.ndarray:
@@ -143,7 +148,7 @@ class Criteria:
             growth_ok = np.ones(len(idx), dtype=bool)
         return (
             (f.age_years(idx, step) >= 3.0)
-            & (f.main_share[idx] >= 0.70)
+            & (f.main_share[idx] >= T3_MIN_MAIN_SHARE)
             & growth_ok
             & (rev >= self.miit.min_revenue_in(year))
             & (f.debt_ratio(idx) <= 0.70)
@@ -151,7 +156,7 @@ class Criteria:
             & (f.rd_int_y1[idx] >= rd_need)
             & (f.rd_int_y2[idx] >= rd_need)
             & f.rd_institution[idx]
-            & (f.ip[idx] >= 2)
+            & (f.ip[idx] >= T3_MIN_IP)
             & (f.revenue[idx] < self.sme_cap)
         )
 
@@ -167,6 +172,24 @@ class Criteria:
         if tier == T3:
             return self.t3_eligible(f, idx, step, shift)
         return np.ones(len(idx), dtype=bool)
+
+
+@numba.njit(cache=True)
+def may_meet(tier, i, c, sme_cap):
+    """Whether firm ``i`` (columns ``c``) meets a part of ``tier``'s criteria that no shift, score or
+    date moves: firms that do not cannot meet the criteria, so a round skips them before drawing
+    their application (a draw is the firm's own: skipping it changes nothing) and scores the rest.
+    T1: a direct pass or the innovation floor (``t1_eligible``); T2: last year's R&D intensity and
+    revenue floors (``t2_hard``); T3: an R&D institution, two class-I IP, the main-business share."""
+    if c.revenue[i] >= sme_cap:
+        return False
+    if tier == T1:
+        return c.high_tech[i] | c.rd_institution[i] | (c.ip[i] >= 1) | (c.rd_int_y1[i] >= T1_FULL_RD_INTENSITY)
+    if tier == T2:
+        return (c.rd_int_y1[i] >= T2_MIN_RD_INTENSITY) & (c.rev_y1[i] >= T2_MIN_REVENUE)
+    if tier == T3:
+        return c.rd_institution[i] & (c.ip[i] >= T3_MIN_IP) & (c.main_share[i] >= T3_MIN_MAIN_SHARE)
+    return True
 
 
 def _table(x: np.ndarray, steps: Steps) -> np.ndarray:

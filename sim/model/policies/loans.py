@@ -11,8 +11,8 @@ import numpy as np
 
 from sim.model.draws import uniform
 from sim.model.firms import debt_ratio
-from sim.model.institutions import pay_by_area
 from sim.model.policies.chain_leaders import open_flags
+from sim.model.policies.subsidies import settle
 from sim.model.units import QUARTERS_PER_YEAR
 from sim.model.world import World
 
@@ -121,16 +121,16 @@ def _service_debt(model: World) -> None:
     claims at once so a budget can pro-rate them) and then amortises part of its debt, as far as
     cash allows."""
     f, lv, live = model.firms, model.levers, model.live
-    claims = _pay_interest(live, model.quarter, model.unc.loan_rate, lv.of("loans.interest_subsidy"), f.cols)
-    paid = pay_by_area(model.governments, f.area[live], "interest_subsidy", claims, lv.sq_share("loans.interest_subsidy"))
-    _amortise(live, paid, f.cols, model.params)
+    claims, by_area = _pay_interest(live, model.quarter, model.unc.loan_rate, lv.of("loans.interest_subsidy"), f.cols)
+    paid_share = settle(model, "interest_subsidy", "loans.interest_subsidy", claims, by_area)
+    _amortise(live, claims, paid_share, f.cols, model.params)
 
 
 @numba.njit(cache=True)
 def _pay_interest(live, q, rate, subsidy, c):
     """Marks distress and pays a quarter's interest; returns each firm's interest-subsidy claim (the
-    area's subsidised points on the part of its debt still in a 贴息 term)."""
-    claims = np.zeros(live.size)
+    area's subsidised points on the part of its debt still in a 贴息 term) and their total per area."""
+    claims, by_area = np.zeros(live.size), np.zeros(subsidy.size)
     for j in range(live.size):
         i = live[j]
         c.distressed[i] = c.cash[i] < 0.0
@@ -138,15 +138,17 @@ def _pay_interest(live, q, rate, subsidy, c):
             c.cash[i] -= rate * c.debt[i] / QUARTERS_PER_YEAR
             if q < c.subsidy_end[i] and c.subsidised_debt[i] > 0.0:
                 claims[j] = subsidy[c.area[i]] * min(c.subsidised_debt[i], c.debt[i]) / QUARTERS_PER_YEAR
-    return claims
+                by_area[c.area[i]] += claims[j]
+    return claims, by_area
 
 
 @numba.njit(cache=True)
-def _amortise(live, paid, c, p):
+def _amortise(live, claims, paid_share, c, p):
+    """The interest subsidy paid (``paid_share`` of its area's claims), then repayment from cash."""
     for j in range(live.size):
         i = live[j]
         if c.debt[i] > 0.0:
-            c.cash[i] += paid[j]
+            c.cash[i] += claims[j] * paid_share[c.area[i]]
             repay = min(p.credit_amortisation * c.debt[i], max(c.cash[i], 0.0))
             c.debt[i] -= repay
             c.cash[i] -= repay

@@ -52,7 +52,7 @@ def review_expiring(model: World) -> None:
     tier's criteria (with expert noise; T1/T2 with the city's strictness, T3 with MIIT's rules of
     the year), else dropped to the highest lower tier it meets, with a fresh title, or to T0."""
     f, q, live = model.firms, model.quarter, model.live
-    due = live[(f.title_expiry[live] == q) & (f.tier[live] > 0)]
+    due = _due(live, f.cols, q)
     if not len(due):
         return
     noise_pts = model.unc.review_noise_points * model.normal("review", due)
@@ -76,6 +76,18 @@ def review_expiring(model: World) -> None:
         model.counters[f"lost_review_T{tier}"] += len(lost)
         _lose(model, lost, tier)
         _demote(model, lost, from_tier=tier)
+
+
+@numba.njit(cache=True)
+def _due(live, c, q):
+    """Titled firms whose title expires in quarter ``q``, in slot order."""
+    out = np.empty(live.size, dtype=live.dtype)
+    n = 0
+    for i in live:
+        if c.title_expiry[i] == q and c.tier[i] > 0:
+            out[n] = i
+            n += 1
+    return out[:n]
 
 
 def _log_cohorts(model: World, year: int, cohort: np.ndarray, keep: np.ndarray) -> None:
@@ -149,7 +161,7 @@ def _applicants(model: World, tier: int, from_tiers: list[int], p_apply: np.ndar
     # tiers are read again: an earlier round may have granted; a firm's application and expert
     # luck are its own for the quarter, the same in every round
     keys = (model.qkey("apply"), model.qkey("accept"))
-    return _candidates(model.live, f.cols, open_to, keys, p_apply, p_accept, (q, tier))
+    return _candidates(model.live, f.cols, open_to, keys, p_apply, p_accept, (q, tier), model.region.sme_revenue_cap)
 
 
 def _municipal_round(model: World, tier: int, from_tiers: list[int], p_apply: float, p_accept: float) -> None:
@@ -196,16 +208,19 @@ def _award(model: World, new: np.ndarray, tier: int) -> None:
 
 
 @numba.njit(cache=True)
-def _candidates(live, c, open_to, keys, p_apply, p_accept, lost):
+def _candidates(live, c, open_to, keys, p_apply, p_accept, lost, sme_cap):
     """Firms at a tier the round is open to that apply (``p_apply`` of their area; 1.0 means
     everyone does: a draw is below 1) and pass the experts' stage, before the criteria are checked;
-    not those that lost the round's tier (or a higher one) this quarter (``lost``: quarter, tier)."""
+    not those that lost the round's tier (or a higher one) this quarter (``lost``: quarter, tier),
+    nor those that cannot meet its criteria (``rules.may_meet``)."""
     qk_apply, qk_accept = keys
     q, round_tier = lost
     out = np.empty(live.size, dtype=live.dtype)
     n = 0
     for i in live:
-        if open_to[c.tier[i]] and uniform(qk_apply, i) < p_apply[c.area[i]] and uniform(qk_accept, i) < p_accept:
+        if not (open_to[c.tier[i]] and rules.may_meet(round_tier, i, c, sme_cap)):
+            continue
+        if uniform(qk_apply, i) < p_apply[c.area[i]] and uniform(qk_accept, i) < p_accept:
             if not (c.lost_step[i] == q and c.lost_tier[i] >= round_tier):
                 out[n] = i
                 n += 1

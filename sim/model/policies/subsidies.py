@@ -7,7 +7,7 @@ from collections import namedtuple
 
 import numpy as np
 
-from sim.model.institutions import pay_by_area
+from sim.model.institutions import claim_totals, pay_by_area, settle_by_area
 from sim.model.units import QUARTER
 from sim.model.world import World
 
@@ -31,6 +31,12 @@ def pay(model: World, instrument: str, lever: str, slots: np.ndarray, claims: np
     """Claims of the firms in ``slots`` on an instrument set by ``lever``, each paid by its area's
     government (the status quo's part from the base envelope, the package's addition from the extra)."""
     return pay_by_area(model.governments, model.firms.area[slots], instrument, claims, model.levers.sq_share(lever))
+
+
+def settle(model: World, instrument: str, lever: str, claims: np.ndarray, by_area: np.ndarray) -> np.ndarray:
+    """``pay`` for a compiled rule that totalled its claims by area (``by_area``) as it made them:
+    the share of its claims each area's government pays now; the rule pays each claim that share."""
+    return settle_by_area(model.governments, instrument, claim_totals(claims, by_area), model.levers.sq_share(lever))
 
 
 def pay_digital_vouchers(model: World) -> np.ndarray:
