@@ -100,7 +100,10 @@ class Firm(mesa.Agent):
         self.strategic = r.clusters[self.cluster].strategic_emerging
         self.born_step = step - int(round((age_years or 0.0) * 4))
         self.growth_own = u.growth_mean + u.growth_firm_sd * rnd.gauss(0.0, 1.0)
-        self.revenue = r.revenue_median * math.exp(r.revenue_sigma * rnd.gauss(0.0, 1.0))
+        # entrants are drawn about the region's median x entrant_size_ratio; firms already in
+        # business when the run starts about the median, then grown with their age (below)
+        median = r.revenue_median * (1.0 if age_years is not None else u.entrant_size_ratio)
+        self.revenue = median * math.exp(r.revenue_sigma * rnd.gauss(0.0, 1.0))
         back = 1.0 + max(self.growth_own, e.back_growth_floor)
         self.rev_y1, self.rev_y2 = self.revenue, self.revenue / back
         self.rev_y3 = self.rev_y2 / back
@@ -119,6 +122,7 @@ class Firm(mesa.Agent):
             self.leader = leaders[int(rnd.random() * len(leaders))]
         self.ip, self.rd_institution, self.high_tech = 0, False, False
         if age_years is not None:
+            self._grow_with_age(age_years)
             self._backdate(age_years)
         self.tier, self.title_granted, self.title_expiry = T0, -1, -1
         self.awarded: set[int] = set()  # tiers whose first-recognition award was paid
@@ -131,6 +135,16 @@ class Firm(mesa.Agent):
         self.rd_subsidy = 0.0
         self.voucher = 0.0
         self.interest_subsidy = 0.0
+
+    def _grow_with_age(self, age_years: float) -> None:
+        """An older firm of the initial pool is larger: exp(size_age_gradient x age) times its draw
+        (revenue, cash and debt alike), while it stays below its share of the SME ceiling."""
+        m, u = self.model, self.model.unc
+        ceiling = max(self.revenue, m.beh.entrants.initial_size_cap_share * m.region.sme_revenue_cap)
+        factor = min(self.revenue * math.exp(u.size_age_gradient * age_years), ceiling) / max(self.revenue, EPS)
+        self.revenue, self.rev_y1, self.rev_y2, self.rev_y3 = (x * factor for x in
+                                                               (self.revenue, self.rev_y1, self.rev_y2, self.rev_y3))
+        self.cash, self.debt = self.cash * factor, self.debt * factor
 
     def _backdate(self, age_years: float) -> None:
         """A firm of the initial pool brings the IP, R&D institution and high-tech title it built
@@ -363,6 +377,9 @@ class Firm(mesa.Agent):
             self.title_granted = m.quarter
             self.title_expiry = m.quarter + m.validity_quarters(tier)
             m.counters[f"renewed_T{tier}"] += 1
+            year = m.cfg.start_year + m.quarter // 4
+            if tier == T3 and self.t3_cohort == year - m.cfg.miit.validity_years:  # its batch's first review
+                m.counters["renewed_first_T3"] += 1
             return
         m.counters[f"lost_review_T{tier}"] += 1
         self.lose(tier)

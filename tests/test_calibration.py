@@ -94,6 +94,25 @@ def test_figures_are_read_at_quarter_end_summed_or_netted(tmp_path):
     assert "summed" not in t.loc["s_all_flow_2023", "model_reading"]
 
 
+def test_a_review_pass_share_is_the_batchs_first_renewals_over_its_titles_never_scaled(tmp_path):
+    """MIIT's "142 of 248 passed" is read as renewed_first_T3 in the review year over recognised_T3
+    in the batch's year (validity_years before), whatever the population scale."""
+    figs = tmp_path / "f.csv"
+    figs.write_text(",".join(COLUMNS) + "\n" + "\n".join(
+        f"{fid},chongqing,T3,{date},{value},{kind},calibrate,0.1,public:synthetic,q,r" for fid, date, value, kind in [
+            ("pass_2023", "2023-12-31", 0.6, "review_pass"), ("t3_2023", "2023-12-31", 100, "stock")]) + "\n")
+    t = build_targets(small_cfg(figs)).set_index("id")
+    assert t.loc["pass_2023", "how"] == "pass" and t.loc["pass_2023", "lag"] == 12
+    assert "recognised_T3 in 2020" in t.loc["pass_2023", "model_reading"]
+    q = pd.DataFrame({"year": np.repeat(np.arange(2018, 2025), 4), "quarter": np.tile([1, 2, 3, 4], 7)})
+    q["recognised_T3"] = np.where((q["year"] == 2020) & (q["quarter"] == 3), 40.0, 0.0)
+    q["recognised_T3"] += np.where((q["year"] == 2023) & (q["quarter"] == 3), 99.0, 0.0)  # a later batch: not the base
+    q["renewed_first_T3"] = np.where((q["year"] == 2023) & (q["quarter"] == 3), 30.0, 0.0)
+    q["n_T3"] = 50.0
+    vals = dict(zip(t.index, read_values(q, t.reset_index(), scale=0.5)))
+    assert vals["pass_2023"] == 30.0 / 40.0 and vals["t3_2023"] == 100.0
+
+
 def test_distance_is_zero_inside_tolerance_and_grows_outside():
     t = pd.DataFrame({"id": ["a", "b"], "value": [100.0, 1000.0], "tolerance": [0.1, 0.02], "weight": [1.0, 1.0]})
     d = ToleranceDistance(t)

@@ -144,3 +144,47 @@ def test_city_strictness_does_not_move_miits_bar():
     assert (a["t3_merit_bar"] == b["t3_merit_bar"]).all()
     # strictness thins the SRDI pool that nominates, never the bar: intake falls, if at all, with nominees
     assert (b["recognised_T3"] <= b["nominated_T3"]).all() and b["recognised_T3"].sum() <= a["recognised_T3"].sum()
+
+
+# ------------------------------------------------------- who MIIT's first batches found, and who came later
+def test_older_firms_of_the_initial_pool_are_larger_by_the_size_age_gradient():
+    """With the gradient, an initial firm of age a is exp(g a) times the same draw (its keyed draws are
+    the same), up to its share of the SME ceiling; entrants are untouched; at 0 nothing moves."""
+    g = 0.05
+    base, aged = SMEModel(chongqing(), 5), SMEModel(chongqing(f"uncertainties.size_age_gradient={g}"), 5)
+    f0, f1 = base.firms, aged.firms
+    s = slice(0, f0.n)
+    age = -f0.born_step[s] / 4.0
+    cap = aged.params.entrants_initial_size_cap_share * aged.region.sme_revenue_cap
+    expected = np.minimum(f0.revenue[s] * np.exp(g * age), np.maximum(f0.revenue[s], cap))
+    # ages are kept to the quarter (born_step): exp(0.05 x 1/8 year) is the largest rounding gap
+    np.testing.assert_allclose(f1.revenue[s], expected, rtol=np.expm1(g / 8) + 1e-9)
+    np.testing.assert_allclose(f1.rev_y3[s] / f1.revenue[s], f0.rev_y3[s] / f0.revenue[s], rtol=1e-12)
+    np.testing.assert_allclose(f1.debt[s] / f1.revenue[s], f0.debt[s] / f0.revenue[s], rtol=1e-12)
+    old = age > 10
+    assert (f1.revenue[s][old] > 1.6 * f0.revenue[s][old]).mean() > 0.9  # exp(0.05 x 10) = 1.65
+    assert (f1.revenue[s] <= np.maximum(f0.revenue[s], cap)).all()
+
+
+def test_entrants_are_drawn_about_the_regions_median_times_the_entrant_size_ratio():
+    """The same entrants (same slots, same keyed draws) enter at 0.4 x the size; the initial pool
+    is not touched."""
+    m0, m1 = SMEModel(chongqing(), 9), SMEModel(chongqing("uncertainties.entrant_size_ratio=0.4"), 9)
+    n = m0.firms.n
+    np.testing.assert_array_equal(m0.firms.revenue[:n], m1.firms.revenue[:n])
+    new = [m.firms.add(500, 1, m.keys["entrants"], np.random.default_rng(0)) for m in (m0, m1)]
+    assert new[0] == new[1] == slice(n, n + 500)
+    for col in ("revenue", "rev_y1", "rev_y2", "rev_y3", "cash", "debt"):
+        np.testing.assert_allclose(getattr(m1.firms, col)[new[1]], 0.4 * getattr(m0.firms, col)[new[0]], rtol=1e-12)
+    np.testing.assert_array_equal(m1.firms.rd_propensity[new[1]], m0.firms.rd_propensity[new[0]])
+
+
+def test_renewed_first_counts_the_batches_first_reviews_as_the_review_log_does():
+    m = SMEModel(chongqing("end_year=2027", "outcomes.report_years=[2027]"), 11)
+    renewed = 0
+    while m.running:
+        m.step()
+        renewed += m.counters["renewed_first_T3"]
+    validity = m.cfg.miit.validity_years
+    logged = sum(r for (year, tier, cohort, due, r) in m.review_log if tier == rules.T3 and year - cohort == validity)
+    assert renewed == logged > 0

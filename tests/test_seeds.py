@@ -56,7 +56,9 @@ def test_committed_file_loads_with_types(figures):
         ("chongqing", "T3", "2025-11-30", "stock", 341, "calibrate"),
         ("chongqing", "T2", "2025-11-30", "stock", 5738, "calibrate"),
         ("chongqing", "T2", "2023-12-31", "stock", 3850, "calibrate"),
-        ("chongqing", "T3", "2023-12-31", "stock", 255, "validate"),
+        ("chongqing", "T3", "2022-12-31", "stock", 255, "calibrate"),
+        ("chongqing", "T3", "2021-08-31", "stock", 123, "calibrate"),
+        ("national", "T3", "2024-12-31", "review_pass", 0.829, "validate"),
         ("chongqing", "ALL", "2023-12-31", "stock", 58524, "calibrate"),
         ("chongqing", "ALL", "2023-12-31", "flow", 15535, "calibrate"),
         ("chongqing", "HTE", "2023-12-31", "stock", 7565, "calibrate"),
@@ -202,6 +204,13 @@ def test_bad_field_names_line_and_column(tmp_path, column, bad, expected):
     message = _error(_write(tmp_path, _csv_text(list(COLUMNS), _with(column, bad))))
     assert f"line 3: {column}: " in message, message
     assert expected in message, message
+
+
+def test_a_review_pass_share_above_one_is_refused(tmp_path):
+    rows = _with("kind", "review_pass")
+    rows[1][COLUMNS.index("value")] = "57.3"  # a percentage where a share is meant
+    message = _error(_write(tmp_path, _csv_text(list(COLUMNS), rows)))
+    assert "line 3: value: must be a share in (0, 1] when kind is review_pass (got '57.3')" in message, message
 
 
 def test_target_used_to_calibrate(tmp_path):

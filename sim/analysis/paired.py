@@ -146,20 +146,19 @@ def outcome_frame(job: Job, adopt_year: int, yearly: pd.DataFrame | None = None)
     for ind in SWEEP_CUMULATIVE:
         out[ind] = y[column_of(ind)].where(counted, 0.0).groupby(y["replication"]).cumsum()
     out = out.set_index(["replication", "year"])
-    if job.reviews is not None and yearly is None:
+    if job.reviews is not None and yearly is None and "renewed_first_T3" in job.yearly.columns:
         out[RENEWED_FIRST] = first_renewals(job, adopt_year).reindex(out.index, fill_value=0).to_numpy()
     return out
 
 
 def first_renewals(job: Job, adopt_year: int) -> pd.Series:
     """Per replication and year, summed to the year: little giants of cohorts from ``adopt_year`` on
-    renewed at their first review (``validity_years`` after their batch)."""
+    renewed at their first review (the model's ``renewed_first_T3``; a cohort from ``adopt_year`` has
+    its first review ``validity_years`` later or after)."""
     validity = int(job.config.get("miit", {}).get("validity_years", 3))
-    r = job.reviews
-    first = r[(r["tier"] == 3) & (r["cohort"] >= adopt_year) & (r["year"] - r["cohort"] == validity)]
-    per_year = first.groupby(["replication", "year"])["renewed"].sum()
-    idx = job.yearly.set_index(["replication", "year"]).index.sort_values()
-    return per_year.reindex(idx, fill_value=0).astype(float).groupby(level="replication").cumsum()  # none due: empty
+    y = job.yearly.set_index(["replication", "year"]).sort_index()
+    counted = y.index.get_level_values("year") >= adopt_year + validity
+    return y["renewed_first_T3"].where(counted, 0.0).astype(float).groupby(level="replication").cumsum()
 
 
 @dataclass

@@ -116,7 +116,7 @@ def fingerprint(cfg: SimConfig, targets: pd.DataFrame) -> str:
                                                        "scenario_title", "outcomes"}),
         "calibration": {k: v for k, v in cal.model_dump(mode="json").items() if k not in NOT_FINGERPRINTED},
         "priors": {k: p.model_dump() for k, p in cal.priors.items()},
-        "targets": fit[["id", "value", "tolerance", "weight", "how", "column", "step"]].astype(str).values.tolist(),
+        "targets": fit[["id", "value", "tolerance", "weight", "how", "column", "step", "lag"]].astype(str).values.tolist(),
     }
     return hashlib.sha256(json.dumps(doc, sort_keys=True).encode()).hexdigest()[:16]
 

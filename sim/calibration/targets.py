@@ -8,6 +8,9 @@ net rise over those four quarters, as the region file reads it: the reported 15,
 2023 equal 58,524 - 43,001, and the region's gross entry is set above it (so reading it as gross
 entry would contradict the region's own facts). Rows with ``use=calibrate`` are fitted (unless
 dropped with weight 0 or dated after a backtest cut-off); ``use=validate`` rows are only compared.
+A ``review_pass`` figure (little giants of a batch passing its first review, as a share of the batch)
+is read as ``renewed_first_T3`` summed over the year of its date over ``recognised_T3`` summed over
+the year ``validity_years`` before: a share, never scaled.
 """
 
 from __future__ import annotations
@@ -19,18 +22,26 @@ from sim.core.errors import InputError
 from sim.core.figures import figures_for, load_reported_figures
 from sim.core.outcomes import TIER_COLUMN
 from sim.model.model import AREA_STOCKS
+from sim.model.units import QUARTERS_PER_YEAR
 from sim.core.paths import resolve_path
 from sim.core.schema import SimConfig
 
 FLOW_COLUMN = {"T1": "recognised_T1", "T2": "recognised_T2", "T3": "recognised_T3"}
 NET_FLOW_COLUMN = {"ALL": "n_firms"}  # flows read as the rise of a stock over the four quarters
+FIRST_RENEWED = "renewed_first_T3"  # little giants keeping their title at their batch's first review
+KINDS_READ = ("stock", "flow", "review_pass")
 ROLES = ("fitted", "held out", "validate", "dropped")
 
 
-def model_reading(tier: str, kind: str, date: pd.Timestamp, area: str | None = None) -> tuple[str | None, str]:
+def model_reading(tier: str, kind: str, date: pd.Timestamp, area: str | None = None,
+                  validity: int = 3) -> tuple[str | None, str]:
     """(model column, words for the report) of a figure, or (None, why not) when the model has none.
     A figure of an ``area`` of the national model is read from that area's column."""
     q = (date.month - 1) // 3 + 1
+    if kind == "review_pass":
+        if tier != "T3" or area is not None:
+            return None, f"no model reading of {area or ''} {tier} review passes (only MIIT's little-giant batches)"
+        return (FIRST_RENEWED, f"{FIRST_RENEWED} in {date.year} / {FLOW_COLUMN['T3']} in {date.year - validity}")
     if area is not None:
         col = TIER_COLUMN.get(tier)
         col = f"{col}__{area}" if kind == "stock" and col in AREA_STOCKS else None
@@ -57,7 +68,7 @@ def build_targets(cfg: SimConfig, figures: pd.DataFrame | None = None) -> pd.Dat
     rows = figures_for(figs, cfg.region.name, ("calibrate", "validate"))
     area_rows = _area_figures(cfg, figs, src)
     rows = pd.concat([rows, area_rows], ignore_index=True) if len(area_rows) else rows
-    rows = rows[rows["kind"].isin(["stock", "flow"])].reset_index(drop=True)
+    rows = rows[rows["kind"].isin(KINDS_READ)].reset_index(drop=True)
     known = set(figures_for(figs, cfg.region.name)["id"]) | set(area_rows["id"])
     for fid in settings.weights:
         if fid not in known:
@@ -66,11 +77,13 @@ def build_targets(cfg: SimConfig, figures: pd.DataFrame | None = None) -> pd.Dat
     out = []
     for _, r in rows.iterrows():
         area = r["region"] if r["region"] != cfg.region.name else None
-        col, words = model_reading(r["tier"], r["kind"], r["date"], area)
+        col, words = model_reading(r["tier"], r["kind"], r["date"], area, cfg.miit.validity_years)
         weight = float(settings.weights.get(r["id"], 1.0)) if r["use"] == "calibrate" else 0.0
         q = (r["date"].month - 1) // 3 + 1
         step = (r["date"].year - cfg.start_year) * 4 + q - 1
-        first = step - (0 if r["kind"] == "stock" else 4 if r["tier"] in NET_FLOW_COLUMN else 3)
+        how = _how(r["kind"], r["tier"])
+        lag = QUARTERS_PER_YEAR * cfg.miit.validity_years if how == "pass" else 0
+        first = step - lag - {"stock": 0, "net": 4}.get(how, 3)
         if cutoff is not None and r["date"] > cutoff:
             role = "held out"
         elif r["use"] == "validate":
@@ -87,8 +100,7 @@ def build_targets(cfg: SimConfig, figures: pd.DataFrame | None = None) -> pd.Dat
         out.append({
             "id": r["id"], "tier": r["tier"], "kind": r["kind"], "date": r["date"], "value": r["value"],
             "tolerance": r["tolerance"], "use": r["use"], "role": role, "weight": weight if role == "fitted" else 0.0,
-            "column": col, "how": "stock" if r["kind"] == "stock" else "net" if r["tier"] in NET_FLOW_COLUMN else "sum",
-            "step": step, "year": r["date"].year, "quarter": q, "model_reading": words,
+            "column": col, "how": how, "step": step, "lag": lag, "year": r["date"].year, "quarter": q, "model_reading": words,
             "reading": r["reading"],
         })
     targets = pd.DataFrame(out)
@@ -97,6 +109,14 @@ def build_targets(cfg: SimConfig, figures: pd.DataFrame | None = None) -> pd.Dat
         raise InputError(f"{src}: no figure to fit for region {cfg.region.name}{when} "
                          "(rows with use=calibrate, kind stock or flow, weight > 0)")
     return targets
+
+
+def _how(kind: str, tier: str) -> str:
+    """How ``read_values`` reads a figure: a stock at its quarter, a flow summed (or, for the pool,
+    a net rise) over the four quarters to it, a review pass share (``pass``)."""
+    if kind == "review_pass":
+        return "pass"
+    return "stock" if kind == "stock" else "net" if tier in NET_FLOW_COLUMN else "sum"
 
 
 def _area_figures(cfg: SimConfig, figs: pd.DataFrame, src: str) -> pd.DataFrame:
@@ -128,17 +148,25 @@ def read_values(quarterly: pd.DataFrame, targets: pd.DataFrame, scale: float = 1
     reading or the run does not reach the date."""
     vals = np.full(len(targets), np.nan)
     n = len(quarterly)
-    for i, (col, how, step) in enumerate(zip(targets["column"], targets["how"], targets["step"])):
+    for i, (col, how, step, lag) in enumerate(zip(targets["column"], targets["how"], targets["step"], targets["lag"])):
         if not isinstance(col, str) or step >= n or step < 0:
             continue
         series = quarterly[col].to_numpy()
         if how == "stock":
-            vals[i] = series[step]
+            vals[i] = series[step] / scale
         elif how == "net":
-            vals[i] = series[step] - series[step - 4] if step >= 4 else np.nan
+            vals[i] = (series[step] - series[step - 4]) / scale if step >= 4 else np.nan
+        elif how == "pass":  # a share: numerator and denominator scale alike
+            granted = _year_to(quarterly[FLOW_COLUMN["T3"]].to_numpy(), step - lag)
+            vals[i] = _year_to(series, step) / granted if granted > 0 else np.nan
         else:
-            vals[i] = series[max(step - 3, 0): step + 1].sum()
-    return vals / scale
+            vals[i] = _year_to(series, step) / scale
+    return vals
+
+
+def _year_to(series: np.ndarray, step: int) -> float:
+    """The four quarters of ``series`` ending at ``step``, summed."""
+    return float(series[max(step - 3, 0): step + 1].sum()) if step >= 0 else np.nan
 
 
 def read_replications(quarterly: pd.DataFrame, targets: pd.DataFrame, scale: float = 1.0) -> np.ndarray:

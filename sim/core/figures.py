@@ -56,8 +56,10 @@ COLUMNS: tuple[str, ...] = (
 REGIONS: tuple[str, ...] = ("chongqing", "national", "beijing", "shenzhen", "shanghai", "shandong")
 TIERS: tuple[str, ...] = ("ALL", "T1", "T2", "T3", "HTE", "LISTING")
 # target: a planned stock level at the date; target_added: a planned number of additions over
-# the plan period ending at the date (e.g. the 2018 "万千百十" plan), never drawn as a stock level
-KINDS: tuple[str, ...] = ("stock", "flow", "target", "target_added")
+# the plan period ending at the date (e.g. the 2018 "万千百十" plan), never drawn as a stock level;
+# review_pass: the share of a batch of titles that passed its first review in the year of the date
+# (MIIT's little-giant batches: passed / titles granted validity years before), a number in (0, 1]
+KINDS: tuple[str, ...] = ("stock", "flow", "target", "target_added", "review_pass")
 USES: tuple[str, ...] = ("calibrate", "validate", "context")
 
 DEFAULT_PATH = REPO_ROOT / "seeds" / "reported_figures.csv"
@@ -174,6 +176,9 @@ def _check_row(fields: dict[str, str], where: str) -> tuple[_dt.date, float, flo
         raise bad("use", _one_of(USES), fields["use"])
     if fields["kind"].startswith("target") and fields["use"] == "calibrate":
         raise bad("use", "a target is never fitted: must be context or validate when kind is target", fields["use"])
+
+    if fields["kind"] == "review_pass" and not 0 < value <= 1:
+        raise bad("value", "must be a share in (0, 1] when kind is review_pass", fields["value"])
 
     tolerance = _parse_number(fields["tolerance"])
     if tolerance is None or not math.isfinite(tolerance) or not 0 < tolerance <= 1:

@@ -217,6 +217,10 @@ class Uncertainties(Block):
     distress_failure_multiplier: Annotated[float, Field(ge=1.0, le=50.0)] = 6.0
     niche_market_median: Annotated[float, Field(gt=0.0)] = 1200.0  # M yuan, national niche market
     niche_market_sigma: Annotated[float, Field(ge=0.0, le=3.0)] = 0.9
+    # firms in business when the run starts are larger the older they are: log revenue per year of age
+    # (0: the initial pool is drawn like entrants); entrants' revenue median relative to the region's
+    size_age_gradient: Annotated[float, Field(ge=0.0, le=0.2)] = 0.0
+    entrant_size_ratio: Annotated[float, Field(gt=0.0, le=5.0)] = 1.0
     apply_t1: Share = 0.25  # quarterly chance an eligible firm applies for T1
     apply_t2: Share = 0.45  # chance an eligible T1 firm applies in a yearly T2 batch
     apply_t3: Share = 0.45  # chance an eligible SRDI firm is nominated for MIIT's national batch
@@ -335,6 +339,7 @@ class EntrantBehaviour(Block):
     initial_max_age: Pos  # initial pool: ages uniform on 0 to this many years
     initial_ip_years: NonNeg  # IP accumulated over at most this many years before the run
     initial_high_tech_share: Share  # share of eligible initial firms holding the high-tech title
+    initial_size_cap_share: Frac  # an initial firm's age grows its revenue up to this share of the SME ceiling
 
     @model_validator(mode="after")
     def _draws(self) -> EntrantBehaviour:

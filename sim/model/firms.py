@@ -91,10 +91,11 @@ ClusterTable = namedtuple("ClusterTable", ["cum_weights", "strategic", "leaders"
 
 
 @numba.njit(cache=True)
-def _entrant_state(key, start, stop, clusters, p, c):
-    """Cluster, own growth, revenue (and the two years before, grown at its own rate), R&D
-    propensity, main-business share (Beta(a, b)), margin, cash, debt, niche market and chain-leader
-    link of the entrants in slots ``start`` to ``stop`` (columns ``c``, parameters ``p``)."""
+def _entrant_state(key, start, stop, clusters, p, c, revenue_median):
+    """Cluster, own growth, revenue (lognormal about ``revenue_median``, and the two years before,
+    grown at its own rate), R&D propensity, main-business share (Beta(a, b)), margin, cash, debt,
+    niche market and chain-leader link of the entrants in slots ``start`` to ``stop`` (columns
+    ``c``, parameters ``p``)."""
     k_cluster, k_gr = quarter_key(key, ENTRANT_CLUSTER, 0), quarter_key(key, ENTRANT_GROWTH_REVENUE, 0)
     k_rm, k_cd = quarter_key(key, ENTRANT_RD_MARGIN, 0), quarter_key(key, ENTRANT_CASH_DEBT, 0)
     k_niche, k_link, k_pick = (quarter_key(key, ENTRANT_NICHE, 0), quarter_key(key, ENTRANT_LINK, 0),
@@ -108,7 +109,7 @@ def _entrant_state(key, start, stop, clusters, p, c):
         c.cluster[i], c.strategic[i] = k, clusters.strategic[k]
         z_growth, z_revenue = normal_pair(k_gr, i)
         g = p.growth_mean + p.growth_firm_sd * z_growth
-        rev = p.revenue_median * np.exp(p.revenue_sigma * z_revenue)
+        rev = revenue_median * np.exp(p.revenue_sigma * z_revenue)
         back = 1.0 + max(g, p.entrants_back_growth_floor)
         c.growth_own[i], c.revenue[i], c.rev_y1[i], c.rev_y2[i], c.rev_y3[i] = g, rev, rev, rev / back, rev / (back * back)
         z_rd, z_margin = normal_pair(k_rm, i)
@@ -201,21 +202,40 @@ class FirmPopulation:
 
         Each entrant's attributes are its own draws, keyed by ``key`` (the model's ``entrants`` key),
         the attribute and its slot (``sim.model.draws``); only its stock of IP (a Poisson count) comes
-        from ``rng``. A linked entrant supplies a leader of its cluster. Entrants join ``area``;
-        ``age_years`` (default 0) backdates firms already in business when the run starts."""
+        from ``rng``. A linked entrant supplies a leader of its cluster. Entrants join ``area``, their
+        revenue about the region's median x ``entrant_size_ratio``. ``age_years`` marks firms already
+        in business when the run starts: drawn about the region's median, then backdated."""
         self._reserve(k)
         s = slice(self.n, self.n + k)
         self.n += k
         if k == 0:
             return s
+        in_business = age_years is not None
         age_years = np.zeros(k) if age_years is None else age_years
         self.alive[s] = True
         self.area[s] = area
         self.born_step[s] = step - np.round(age_years * QUARTERS_PER_YEAR).astype(np.int32)
-        _entrant_state(key, s.start, s.stop, self.clusters, self.p, self.cols)
+        median = self.p.revenue_median * (1.0 if in_business else self.p.entrant_size_ratio)
+        _entrant_state(key, s.start, s.stop, self.clusters, self.p, self.cols, median)
+        if in_business:
+            self._grow_with_age(s, age_years)
         if age_years.any():
             self._backdate(s, key, rng, age_years)
         return s
+
+    def _grow_with_age(self, s: slice, age_years: np.ndarray) -> None:
+        """A firm in business for ``a`` years is exp(size_age_gradient x a) times its entrant-like draw
+        (revenue of the last three years, cash and debt alike), so the initial pool holds the
+        established mid-sized firms that older SMEs are; still an SME: age grows it to at most
+        ``initial_size_cap_share`` of the SME ceiling."""
+        p = self.p
+        if p.size_age_gradient == 0.0:
+            return
+        rev = self.revenue[s]
+        ceiling = np.maximum(rev, p.entrants_initial_size_cap_share * p.sme_revenue_cap)
+        factor = np.minimum(rev * np.exp(p.size_age_gradient * age_years), ceiling) / np.maximum(rev, EPS)
+        for name in ("revenue", "rev_y1", "rev_y2", "rev_y3", "cash", "debt"):
+            getattr(self, name)[s] *= factor
 
     def _backdate(self, s: slice, key: np.uint64, rng: np.random.Generator, age_years: np.ndarray) -> None:
         """Older, R&D-intensive firms start with IP, institutions and high-tech titles accumulated

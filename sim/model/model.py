@@ -44,7 +44,10 @@ TIER_FLOWS = ("recognised", "promoted", "review_due", "renewed", "lost_review", 
 COUNTERS = (
     # entered, failed: the model's population; outgrew, listed: leaving the SME pool (a titled firm
     # stays, holding its title); left: firms out of the pool leaving the model once they hold no title
-    ["entered", "failed", "outgrew", "listed", "left", "nominated_T3", "matched_to_leader", "leaders_open_orders",
+    # renewed_first_T3: little giants keeping their title at their batch's first review (MIIT
+    # publishes how many of each batch pass it)
+    ["entered", "failed", "outgrew", "listed", "left", "nominated_T3", "renewed_first_T3", "matched_to_leader",
+     "leaders_open_orders",
      "loan_applications", "loans_approved", "loan_amount", "loans_ip_pledge", "loans_supply_chain"]
     + [f"{flow}_T{t}" for flow in TIER_FLOWS for t in range(rules.N_TIERS)]
 )

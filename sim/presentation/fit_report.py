@@ -57,7 +57,7 @@ def targets_chart(table: pd.DataFrame, region_label: str, interval: float) -> pl
         used.add(label)
     ax.axvline(1.0, color="black", lw=0.8)
     ax.set_yticks(range(len(t)))
-    ax.set_yticklabels([f"{r['tier']} {r['kind']} {r['date'][:7]}: {r['reported']:,.0f}" for _, r in t.iterrows()],
+    ax.set_yticklabels([f"{r['tier']} {r['kind']} {r['date'][:7]}: {_reported(r)}" for _, r in t.iterrows()],
                        fontsize=8)
     ax.set_xscale("log")
     lo = min(0.5, np.nanmin(t["sim_low"] / t["reported"]) * 0.9, np.nanmin(1 - t["tolerance"]) * 0.9)
@@ -126,6 +126,11 @@ def tiers_chart(cfg: SimConfig, quarterly: pd.DataFrame, targets: pd.DataFrame, 
 
 
 # ----------------------------------------------------------------------------------- markdown
+def _reported(r) -> str:
+    """A figure as reported: a count, or a share (review passes) in percent."""
+    return f"{r['reported']:.0%}" if r["kind"] == "review_pass" else f"{r['reported']:,.0f}"
+
+
 def _n(x: float) -> str:
     return fmt(x, missing="–", small=",.3g")
 

@@ -128,11 +128,10 @@ def flows_chart(cfg: SimConfig, year_df: pd.DataFrame) -> plt.Figure:
         ax.xaxis.set_major_locator(mticker.MaxNLocator(integer=True))  # whole years, not 2017.5
         ax.grid(axis="y", alpha=0.3)
     _mark_reported_flows(cfg, axes)
-    rates = [_pass_rate_line(ax, yd, tier) for ax, (_, tier, _, _) in zip(axes, panels)]
+    rates = [_pass_rate_lines(cfg, ax, yd, tier) for ax, (_, tier, _, _) in zip(axes, panels)]
     for ax, rate in zip(axes, rates):
         handles, labels = ax.get_legend_handles_labels()
-        if rate is not None:
-            handles, labels = handles + [rate], labels + [rate.get_label()]
+        handles, labels = handles + rate, labels + [r.get_label() for r in rate]
         ax.legend(handles, labels, fontsize=7, frameon=False, loc="upper center", bbox_to_anchor=(0.5, -0.08), ncol=2)
     note = "median across replications" if cfg.replications > 1 else "one replication"
     fig.suptitle(f"{cfg.region.label} — {cfg.scenario}: yearly flows by cause ({note})", fontsize=11)
@@ -140,20 +139,45 @@ def flows_chart(cfg: SimConfig, year_df: pd.DataFrame) -> plt.Figure:
     return fig
 
 
-def _pass_rate_line(ax: plt.Axes, yd: pd.DataFrame, tier: int | None):
+def _pass_rate_lines(cfg: SimConfig, ax: plt.Axes, yd: pd.DataFrame, tier: int | None) -> list:
     """The review pass rate of the tier (renewed / due, median across replications) on a right-hand
-    axis; None for the pool panel or when no title was due."""
+    axis; for little giants also the share of each batch that passes its first review (renewed at
+    it / titles granted ``validity_years`` before), with MIIT's published shares where the region has
+    them. Empty for the pool panel or when no title was due."""
     col = f"review_pass_rate_T{tier}"
     if tier is None or col not in yd.columns or not yd[col].notna().any():
-        return None
+        return []
     rate = _median_by_year(yd, [col])[col]
     right = ax.twinx()
     (line,) = right.plot(rate.index, 100 * rate.to_numpy(), color="0.25", marker="o", ms=3, lw=1.2,
                          label="review pass rate (right axis: % of titles due)")
+    lines = [line]
+    if tier == 3 and "renewed_first_T3" in yd.columns:
+        lines += _first_review_share(cfg, right, yd)
     right.set_ylim(0, 105)
-    right.set_ylabel("% of titles due that pass review", fontsize=8)
+    right.set_ylabel("% passing review", fontsize=8)
     right.spines["right"].set_visible(True)
-    return line
+    return lines
+
+
+def _first_review_share(cfg: SimConfig, right: plt.Axes, yd: pd.DataFrame) -> list:
+    validity = cfg.miit.validity_years
+    by = yd.set_index(["replication", "year"]).sort_index()
+    granted = by["recognised_T3"].groupby(level="replication").shift(validity)
+    share = (by["renewed_first_T3"] / granted.where(granted > 0)).groupby(level="year").median().dropna()
+    if share.empty:
+        return []
+    (line,) = right.plot(share.index, 100 * share.to_numpy(), color="tab:red", ls="--", marker="s", ms=3, lw=1.0,
+                         label=f"batch passing its first review (% of the batch {validity} years before)")
+    lines = [line]
+    figs = region_figures(cfg)
+    reported = figs[figs["kind"] == "review_pass"]
+    if len(reported):
+        pts = right.errorbar(reported["date"].dt.year, 100 * reported["value"],
+                             yerr=100 * reported["value"] * reported["tolerance"], fmt="D", color="tab:red",
+                             mfc="white", capsize=3, ms=5, label="reported: batch passing MIIT's first review")
+        lines.append(pts)
+    return lines
 
 
 def _mark_reported_flows(cfg: SimConfig, axes) -> None:

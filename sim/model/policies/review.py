@@ -66,6 +66,8 @@ def review_expiring(model: World) -> None:
         if tier == rules.T3:
             keep = model.criteria.t3_eligible(f, idx, q, noise_pts[at], review=True)
             _log_cohorts(model, year, f.t3_cohort[idx], keep)
+            first = f.t3_cohort[idx] == year - model.cfg.miit.validity_years  # the batch's first review
+            model.counters["renewed_first_T3"] += int((keep & first).sum())
         else:
             keep = model.criteria.eligible_for(tier, f, idx, q, shift[f.area[idx]] + noise_pts[at])
         f.title_granted[idx[keep]] = q  # a renewal starts a new validity period
