@@ -138,27 +138,21 @@ def choose_references(jobs: list[Job], baseline: str | None = None) -> dict[str,
 # ------------------------------------------------------------------------------------ statistics
 def outcome_frame(job: Job, adopt_year: int, yearly: pd.DataFrame | None = None) -> pd.DataFrame:
     """Per replication and year: stocks at year end and flows summed from the adoption year (``*_cum``,
-    zero before it); with the job's reviews, the little giants recognised from adoption on that their
-    first review renewed. ``yearly``: another series of the job (its equal-cost runs)."""
+    zero before it); where the job counted them (``renewed_first_T3``), the little giants recognised
+    from adoption on that their first review renewed: first reviews summed from ``validity_years``
+    after adoption. ``yearly``: another series of the job (its equal-cost runs)."""
     y = (job.yearly if yearly is None else yearly).sort_values(["replication", "year"])
     out = y[["replication", "year", *SWEEP_STOCKS]].copy()
-    counted = y["year"] >= adopt_year
+
+    def summed_from(ind: str, year: int) -> pd.Series:
+        return y[column_of(ind)].where(y["year"] >= year, 0.0).groupby(y["replication"]).cumsum()
+
     for ind in SWEEP_CUMULATIVE:
-        out[ind] = y[column_of(ind)].where(counted, 0.0).groupby(y["replication"]).cumsum()
-    out = out.set_index(["replication", "year"])
-    if job.reviews is not None and yearly is None and "renewed_first_T3" in job.yearly.columns:
-        out[RENEWED_FIRST] = first_renewals(job, adopt_year).reindex(out.index, fill_value=0).to_numpy()
-    return out
-
-
-def first_renewals(job: Job, adopt_year: int) -> pd.Series:
-    """Per replication and year, summed to the year: little giants of cohorts from ``adopt_year`` on
-    renewed at their first review (the model's ``renewed_first_T3``; a cohort from ``adopt_year`` has
-    its first review ``validity_years`` later or after)."""
-    validity = int(job.config.get("miit", {}).get("validity_years", 3))
-    y = job.yearly.set_index(["replication", "year"]).sort_index()
-    counted = y.index.get_level_values("year") >= adopt_year + validity
-    return y["renewed_first_T3"].where(counted, 0.0).astype(float).groupby(level="replication").cumsum()
+        out[ind] = summed_from(ind, adopt_year)
+    if yearly is None and column_of(RENEWED_FIRST) in y.columns:
+        validity = int(job.config.get("miit", {}).get("validity_years", 3))
+        out[RENEWED_FIRST] = summed_from(RENEWED_FIRST, adopt_year + validity).astype(float)
+    return out.set_index(["replication", "year"])
 
 
 @dataclass

@@ -4,9 +4,8 @@ A sweep directory holds one directory per job (``<num>_<scenario>``) and, when t
 launched by ``python -m sim run -m``, ``planned_jobs.json`` (written when the sweep starts, so jobs
 that never started can be listed). A job's number and overrides are read from the plain YAML files
 Hydra leaves in ``<job>/.hydra/`` (read as files: nothing here imports Hydra). Besides yearly.csv a
-job may hold ``reviews.csv`` (little-giant reviews by cohort) and, when run with ``equal_cost=X``,
-``equal_cost/yearly.csv`` with ``equal_cost/info.json`` (the package scaled to that cost); both are
-read when present.
+job run with ``equal_cost=X`` holds ``equal_cost/yearly.csv`` with ``equal_cost/info.json`` (the
+package scaled to that cost), read when present.
 """
 
 from __future__ import annotations
@@ -54,7 +53,6 @@ class Job:
     problem: str | None = None  # why the job is skipped (None: finished and readable)
     label: str = ""
     tampered: str | None = None  # a file changed after the job finished, as one line naming it
-    reviews: pd.DataFrame | None = None  # reviews.csv, when the job wrote it
     equal_cost: EqualCostRun | None = None
     equal_cost_problem: str | None = None  # equal_cost/ present but unreadable
 
@@ -139,8 +137,6 @@ def load_job(d: Path) -> Job:
             raise ValueError(f"yearly.csv lacks column(s) {', '.join(missing)}")
         if not isinstance(job.config, dict) or "seed" not in job.config or "policy" not in job.config:
             raise ValueError("config.yaml is not a run's configuration")
-        if (d / "reviews.csv").is_file():
-            job.reviews = pd.read_csv(d / "reviews.csv")
     except Exception as exc:
         job.problem = f"unreadable outputs: {_first_line(exc)}"
         job.config = job.yearly = None

@@ -20,7 +20,7 @@ import pandas as pd
 
 from sim.core.errors import InputError
 from sim.core.figures import figures_for, load_reported_figures
-from sim.core.outcomes import TIER_COLUMN
+from sim.core.outcomes import RENEWED_FIRST, TIER_COLUMN, column_of
 from sim.model.model import AREA_STOCKS
 from sim.model.units import QUARTERS_PER_YEAR
 from sim.core.paths import resolve_path
@@ -28,7 +28,7 @@ from sim.core.schema import SimConfig
 
 FLOW_COLUMN = {"T1": "recognised_T1", "T2": "recognised_T2", "T3": "recognised_T3"}
 NET_FLOW_COLUMN = {"ALL": "n_firms"}  # flows read as the rise of a stock over the four quarters
-FIRST_RENEWED = "renewed_first_T3"  # little giants keeping their title at their batch's first review
+FIRST_RENEWED = column_of(RENEWED_FIRST)  # little giants keeping their title at their batch's first review
 KINDS_READ = ("stock", "flow", "review_pass")
 ROLES = ("fitted", "held out", "validate", "dropped")
 

@@ -58,7 +58,7 @@ _ALL = [
       for i in INSTRUMENTS],
     Indicator("spend_total_cum", "Fiscal cost: total", "M yuan", "cumulative"),
     # little giants recognised from the adoption year on whose first review (validity years later) renewed
-    # them, summed to the year shown (reviews.csv)
+    # them, summed to the year shown (the model's renewed_first_T3)
     Indicator("renewed_first_T3_cum", "Little giants renewed at their first review", "firms", "cumulative",
               "little giants surviving their first review"),
     # the comparison's cost-effectiveness ratios: extra cumulative cost / extra outcome (COST_PER_OUTCOME)

@@ -13,8 +13,8 @@ import numpy as np
 import pandas as pd
 
 from sim.core.figures import region_figures
-from sim.core.outcomes import (INDICATORS, INSTRUMENT_LABELS, INSTRUMENTS, TIER_COLUMN, TIER_PANELS, band,
-                               percent, quantile_levels)
+from sim.core.outcomes import (INDICATORS, INSTRUMENT_LABELS, INSTRUMENTS, RENEWED_FIRST, TIER_COLUMN, TIER_PANELS,
+                               band, column_of, percent, quantile_levels)
 from sim.core.schema import SimConfig
 from sim.presentation.style import ABSOLUTE, THOUSANDS, figure_legend, save
 
@@ -152,7 +152,7 @@ def _pass_rate_lines(cfg: SimConfig, ax: plt.Axes, yd: pd.DataFrame, tier: int |
     (line,) = right.plot(rate.index, 100 * rate.to_numpy(), color="0.25", marker="o", ms=3, lw=1.2,
                          label="review pass rate, % of titles due (right)")
     lines = [line]
-    if tier == 3 and "renewed_first_T3" in yd.columns:
+    if tier == 3 and column_of(RENEWED_FIRST) in yd.columns:
         lines += _first_review_share(cfg, right, yd)
     right.set_ylim(0, 105)
     right.set_ylabel("% passing review", fontsize=8)
@@ -166,7 +166,7 @@ def _first_review_share(cfg: SimConfig, right: plt.Axes, yd: pd.DataFrame) -> li
     validity = cfg.miit.validity_years
     by = yd.set_index(["replication", "year"]).sort_index()
     granted = by["recognised_T3"].groupby(level="replication").shift(validity)
-    share = (by["renewed_first_T3"] / granted.where(granted > 0)).groupby(level="year").median().dropna()
+    share = (by[column_of(RENEWED_FIRST)] / granted.where(granted > 0)).groupby(level="year").median().dropna()
     if share.empty:
         return []
     (line,) = right.plot(share.index, 100 * share.to_numpy(), color="tab:red", ls="--", marker="s", ms=3, lw=1.0,

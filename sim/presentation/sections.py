@@ -182,7 +182,7 @@ def outflow_table(c: Comparison) -> Section:
     text = [f"Counted from adoption ({c.adopt_year}) to the end of the year shown."]
     if c.has_reviews:
         text.append(f"Little giants renewed at their first review: titles won in a batch from {c.adopt_year} on "
-                    f"and renewed at MIIT's review {c.validity()} years later (reviews.csv); none before "
+                    f"and renewed at MIIT's review {c.validity()} years later (renewed_first_T3 in yearly.csv); none before "
                     f"{c.adopt_year + c.validity()}.")
     return Section("Titles lost at review, first renewals and firm failures", text, hdr, rws)
 
