@@ -121,6 +121,10 @@ class Firm(mesa.Agent):
         if leaders and rnd.random() < u.link_share:
             self.leader = leaders[int(rnd.random() * len(leaders))]
         self.ip, self.rd_institution, self.high_tech = 0, False, False
+        # the size standard: an SME has fewer employees than one cap OR less revenue than the other;
+        # its revenue per employee is its own for life
+        per_worker = r.revenue_per_worker_median * math.exp(r.revenue_per_worker_sigma * rnd.gauss(0.0, 1.0))
+        self.sme_ceiling = max(r.sme_revenue_cap, r.sme_employee_cap * per_worker if r.sme_employee_cap else 0.0)
         if age_years is not None:
             self._grow_with_age(age_years)
             self._backdate(age_years)
@@ -138,9 +142,9 @@ class Firm(mesa.Agent):
 
     def _grow_with_age(self, age_years: float) -> None:
         """An older firm of the initial pool is larger: exp(size_age_gradient x age) times its draw
-        (revenue, cash and debt alike), while it stays below its share of the SME ceiling."""
+        (revenue, cash and debt alike), while it stays below its share of its SME ceiling."""
         m, u = self.model, self.model.unc
-        ceiling = max(self.revenue, m.beh.entrants.initial_size_cap_share * m.region.sme_revenue_cap)
+        ceiling = max(self.revenue, m.beh.entrants.initial_size_cap_share * self.sme_ceiling)
         factor = min(self.revenue * math.exp(u.size_age_gradient * age_years), ceiling) / max(self.revenue, EPS)
         self.revenue, self.rev_y1, self.rev_y2, self.rev_y3 = (x * factor for x in
                                                                (self.revenue, self.rev_y1, self.rev_y2, self.rev_y3))
@@ -170,7 +174,7 @@ class Firm(mesa.Agent):
         return self.revenue / self.niche_market
 
     def is_sme(self) -> bool:
-        return self.revenue < self.model.region.sme_revenue_cap
+        return self.revenue < self.sme_ceiling
 
     # ----------------------------------------------------------------------------- criteria
     def t1_subscores(self) -> tuple[float, float, float]:
@@ -448,7 +452,7 @@ class Firm(mesa.Agent):
                 self._leave()
             return
         event = None
-        if self.revenue >= m.region.sme_revenue_cap:
+        if not self.is_sme():
             event = "outgrew"
         elif self.tier >= ex.listing_min_tier and self.revenue >= ex.listing_min_revenue and u_list < u.listing_rate / 4.0:
             event = "listed"

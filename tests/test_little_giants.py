@@ -101,7 +101,7 @@ def test_a_firm_that_outgrows_sme_size_keeps_its_title_until_review():
         m.step()
     f = m.firms
     i = _titled(m, rules.T2)
-    f.revenue[i] = f.rev_y1[i] = 10 * m.region.sme_revenue_cap  # it outgrows SME size this quarter
+    f.revenue[i] = f.rev_y1[i] = 2 * f.sme_ceiling[i]  # it outgrows SME size this quarter
     m.step()
     assert f.alive[i] and f.tier[i] == rules.T2 and f.status[i] == GRADUATED
     assert m.counters["outgrew_T2"] >= 1
@@ -149,13 +149,13 @@ def test_city_strictness_does_not_move_miits_bar():
 # ------------------------------------------------------- who MIIT's first batches found, and who came later
 def test_older_firms_of_the_initial_pool_are_larger_by_the_size_age_gradient():
     """With the gradient, an initial firm of age a is exp(g a) times the same draw (its keyed draws are
-    the same), up to its share of the SME ceiling; entrants are untouched; at 0 nothing moves."""
+    the same), up to its share of its SME ceiling; entrants are untouched; at 0 nothing moves."""
     g = 0.05
     base, aged = SMEModel(chongqing(), 5), SMEModel(chongqing(f"uncertainties.size_age_gradient={g}"), 5)
     f0, f1 = base.firms, aged.firms
     s = slice(0, f0.n)
     age = -f0.born_step[s] / 4.0
-    cap = aged.params.entrants_initial_size_cap_share * aged.region.sme_revenue_cap
+    cap = aged.params.entrants_initial_size_cap_share * f0.sme_ceiling[s]
     expected = np.minimum(f0.revenue[s] * np.exp(g * age), np.maximum(f0.revenue[s], cap))
     # ages are kept to the quarter (born_step): exp(0.05 x 1/8 year) is the largest rounding gap
     np.testing.assert_allclose(f1.revenue[s], expected, rtol=np.expm1(g / 8) + 1e-9)
@@ -188,3 +188,15 @@ def test_renewed_first_counts_the_batches_first_reviews_as_the_review_log_does()
     validity = m.cfg.miit.validity_years
     logged = sum(r for (year, tier, cohort, due, r) in m.review_log if tier == rules.T3 and year - cohort == validity)
     assert renewed == logged > 0
+
+
+def test_the_employee_test_widens_sme_size_for_the_same_firms():
+    """Off (the region files' 0), every firm's SME ceiling is the 400 M yuan revenue cap; with
+    ``sme_employee_cap=1000`` the same firms (same keyed draws) are SMEs up to 1,000 employees'
+    revenue, never below the revenue cap, and their other attributes do not move."""
+    off, on = SMEModel(chongqing(), 4), SMEModel(chongqing("region.sme_employee_cap=1000"), 4)
+    n, cap = off.firms.n, off.region.sme_revenue_cap
+    assert (off.firms.sme_ceiling[:n] == cap).all()
+    wider = on.firms.sme_ceiling[:n]
+    assert (wider >= cap).all() and (wider > cap).mean() > 0.9  # median 1,000 M yuan; 400 binds ~3%
+    np.testing.assert_array_equal(on.firms.revenue[:n], off.firms.revenue[:n])

@@ -7,7 +7,7 @@ import pytest
 from sim.commands.run import compose_job
 from sim.core.schema import Calendar
 from sim.model import rules
-from sim.model.firms import COLUMNS, FirmPopulation
+from sim.model.firms import COLUMNS, FirmPopulation, sme_ceiling
 from sim.model.params import rule_params
 
 STEP = 40  # 2028 Q1 when the run starts in 2018
@@ -16,11 +16,12 @@ CRITERIA = rules.Criteria(CFG)
 
 
 def one_firm(**state) -> tuple[FirmPopulation, np.ndarray]:
-    """A population of one firm with the given state (everything else at its empty value)."""
+    """A population of one firm with the given state (everything else at its empty value; its SME
+    ceiling the revenue cap, as for a firm of 1,000 employees or more)."""
     f = FirmPopulation(1, rule_params(CFG), clusters=None)
     f.n = 1
     f.alive[0] = True
-    for name, value in state.items():
+    for name, value in {"sme_ceiling": CFG.region.sme_revenue_cap, **state}.items():
         assert name in COLUMNS, name
         getattr(f, name)[0] = value
     return f, np.array([0])
@@ -105,6 +106,20 @@ def test_t3_each_hard_criterion_is_binding(change):
     assert not CRITERIA.t3_eligible(f, idx, STEP)[0]
 
 
+def test_sme_size_is_fewer_than_1000_employees_or_revenue_below_400m():
+    """MIIT's 2011 standard: 420 M yuan of revenue is an SME if the firm has fewer than 1,000
+    employees, i.e. its revenue per employee puts its ceiling above 420 M yuan."""
+    big = dict(revenue=420.0, rev_y1=420.0, rev_y2=380.0, rev_y3=345.0, niche_market=3000.0)
+    assert not CRITERIA.t3_eligible(*little_giant(**big), STEP)[0]
+    assert CRITERIA.t3_eligible(*little_giant(**big, sme_ceiling=500.0), STEP)[0]
+    p = rule_params(CFG)._replace(sme_employee_cap=1000)
+    assert p.sme_revenue_cap == 400.0
+    per_worker = p.revenue_per_worker_median * np.exp(p.revenue_per_worker_sigma * 1.0)
+    assert sme_ceiling(p, 1.0) == pytest.approx(1000 * per_worker)  # 1,000 employees' revenue
+    assert sme_ceiling(p, -5.0) == 400.0  # low revenue per employee: the revenue cap binds
+    assert sme_ceiling(p._replace(sme_employee_cap=0), 1.0) == 400.0  # revenue test only
+
+
 def test_t3_strictness_tightens_rd_threshold():
     f, idx = little_giant(rd_int_y1=0.035, rd_int_y2=0.035)
     assert CRITERIA.t3_eligible(f, idx, STEP, shift=0.0)[0]
@@ -153,7 +168,7 @@ def test_may_meet_holds_for_every_firm_that_meets_the_criteria():
         v = np.array([x * s for x in values for s in (1.0 - 1e-12, 1.0, 1.0 + 1e-12)])
         return rng.choice(np.concatenate([v, rng.uniform(0.0, 2.0 * max(values), 32)]), n)
 
-    f.revenue[:n] = around(10.0, 50.0, 100.0, CFG.region.sme_revenue_cap)
+    f.revenue[:n] = around(10.0, 50.0, 100.0, CFG.region.sme_revenue_cap, 2.5 * CFG.region.sme_revenue_cap)
     f.rev_y1[:n] = f.revenue[:n] * rng.choice([0.8, 0.95, 1.0, 1.1], n)
     f.rev_y2[:n] = f.rev_y1[:n] / rng.choice([0.9, 1.0, 1.05, 1.2], n)
     f.rev_y3[:n] = f.rev_y2[:n] / rng.choice([0.9, 1.0, 1.05, 1.2], n)
@@ -169,9 +184,10 @@ def test_may_meet_holds_for_every_firm_that_meets_the_criteria():
     f.niche_market[:n] = f.revenue[:n] / around(0.05, 0.1, 0.2)
     f.born_step[:n] = STEP - rng.integers(0, 24, n)
     f.leader[:n] = np.where(rng.random(n) < 0.3, 0, -1)
-    idx, c, cap = np.arange(n), f.cols, CFG.region.sme_revenue_cap
+    f.sme_ceiling[:n] = np.where(rng.random(n) < 0.5, CFG.region.sme_revenue_cap, 2.5 * CFG.region.sme_revenue_cap)
+    idx, c = np.arange(n), f.cols
     for tier in (rules.T1, rules.T2, rules.T3):
-        may = np.array([rules.may_meet(tier, i, c, cap) for i in idx])
+        may = np.array([rules.may_meet(tier, i, c) for i in idx])
         assert may.mean() < 0.9, tier  # the filter does filter
         for shift in (-30.0, 0.0, 30.0):
             ok = CRITERIA.eligible_for(tier, f, idx, STEP, np.full(n, shift))

@@ -191,7 +191,7 @@ def _event(i, q, rates, keys, hazards, c, p):
             return FAILED
     if c.status[i] != IN_POOL:
         return ALIVE
-    if c.revenue[i] >= p.sme_revenue_cap:
+    if c.revenue[i] >= c.sme_ceiling[i]:
         return OUTGREW
     # ``&``, not ``and``: numba's short-circuit over two fields of these large structs compiles to a
     # loop ~25x slower (measured); the listing draw is the firm's own, so drawing it always changes nothing

@@ -40,6 +40,7 @@ COLUMNS: dict[str, tuple[type, float | int | bool]] = {
     "leader": (np.int16, -1),  # chain leader this firm supplies, -1 if none
     "growth_own": (np.float64, 0.0),  # the firm's own mean annual growth
     "revenue": (np.float64, 0.0),  # annual run-rate, M yuan
+    "sme_ceiling": (np.float64, 0.0),  # revenue (M yuan) from which it is no longer an SME (its own, for life)
     "rev_y1": (np.float64, 0.0),  # revenue at the end of the last completed year
     "rev_y2": (np.float64, 0.0),  # ... the year before
     "rev_y3": (np.float64, 0.0),
@@ -83,6 +84,7 @@ def _column(size: int, dtype: type, empty: float | int | bool) -> np.ndarray:
 (ENTRANT_CLUSTER, ENTRANT_GROWTH_REVENUE, ENTRANT_RD_MARGIN, ENTRANT_CASH_DEBT, ENTRANT_NICHE, ENTRANT_LINK,
  ENTRANT_INSTITUTION, ENTRANT_HIGH_TECH, ENTRANT_MAIN_SHARE) = range(9)
 MAIN_SHARE_KEYS = 2  # the main share takes two attributes' worth of draw numbers (2 x 4 uniforms)
+ENTRANT_SIZE_STANDARD = ENTRANT_MAIN_SHARE + MAIN_SHARE_KEYS  # revenue per employee
 MIN_CAPACITY, GROWTH_FACTOR = 16, 1.5  # the columns' smallest size, and how much they grow when full
 
 
@@ -94,12 +96,13 @@ ClusterTable = namedtuple("ClusterTable", ["cum_weights", "strategic", "leaders"
 def _entrant_state(key, start, stop, clusters, p, c, revenue_median):
     """Cluster, own growth, revenue (lognormal about ``revenue_median``, and the two years before,
     grown at its own rate), R&D propensity, main-business share (Beta(a, b)), margin, cash, debt,
-    niche market and chain-leader link of the entrants in slots ``start`` to ``stop`` (columns
-    ``c``, parameters ``p``)."""
+    niche market, chain-leader link and SME ceiling (``sme_ceiling``) of the entrants in slots ``start``
+    to ``stop`` (columns ``c``, parameters ``p``)."""
     k_cluster, k_gr = quarter_key(key, ENTRANT_CLUSTER, 0), quarter_key(key, ENTRANT_GROWTH_REVENUE, 0)
     k_rm, k_cd = quarter_key(key, ENTRANT_RD_MARGIN, 0), quarter_key(key, ENTRANT_CASH_DEBT, 0)
     k_niche, k_link, k_pick = (quarter_key(key, ENTRANT_NICHE, 0), quarter_key(key, ENTRANT_LINK, 0),
                                quarter_key(key, ENTRANT_LINK, 1))
+    k_size = quarter_key(key, ENTRANT_SIZE_STANDARD, 0)
     k_share = np.empty(MAIN_SHARE_KEYS * DRAWS_PER_QUARTER, dtype=np.uint64)
     for d in range(k_share.size):
         k_share[d] = quarter_key(key, ENTRANT_MAIN_SHARE + d // DRAWS_PER_QUARTER, d % DRAWS_PER_QUARTER)
@@ -123,9 +126,20 @@ def _entrant_state(key, start, stop, clusters, p, c, revenue_median):
         c.niche_market[i] = p.niche_market_median * np.exp(p.niche_market_sigma * normal(k_niche, i))
         c.main_share[i] = _beta_of_uniforms(k_share, i, p.entrants_main_share_a, p.entrants_main_share_b,
                                             p.entrants_main_share_min)
+        c.sme_ceiling[i] = sme_ceiling(p, normal(k_size, i))
         c.leader[i] = -1
         if clusters.n_leaders[k] > 0 and uniform(k_link, i) < p.link_share:
             c.leader[i] = clusters.leaders[k, int(uniform(k_pick, i) * clusters.n_leaders[k])]
+
+
+@numba.njit(cache=True)
+def sme_ceiling(p, z):
+    """Revenue (M yuan) from which a firm whose revenue per employee is the region's median x
+    exp(sigma x ``z``) is no longer an SME: below either cap of the size standard it is one."""
+    if p.sme_employee_cap == 0:
+        return p.sme_revenue_cap
+    per_worker = p.revenue_per_worker_median * np.exp(p.revenue_per_worker_sigma * z)
+    return max(p.sme_revenue_cap, p.sme_employee_cap * per_worker)
 
 
 @numba.njit(cache=True)
@@ -227,12 +241,12 @@ class FirmPopulation:
         """A firm in business for ``a`` years is exp(size_age_gradient x a) times its entrant-like draw
         (revenue of the last three years, cash and debt alike), so the initial pool holds the
         established mid-sized firms that older SMEs are; still an SME: age grows it to at most
-        ``initial_size_cap_share`` of the SME ceiling."""
+        ``initial_size_cap_share`` of its SME ceiling."""
         p = self.p
         if p.size_age_gradient == 0.0:
             return
         rev = self.revenue[s]
-        ceiling = np.maximum(rev, p.entrants_initial_size_cap_share * p.sme_revenue_cap)
+        ceiling = np.maximum(rev, p.entrants_initial_size_cap_share * self.sme_ceiling[s])
         factor = np.minimum(rev * np.exp(p.size_age_gradient * age_years), ceiling) / np.maximum(rev, EPS)
         for name in ("revenue", "rev_y1", "rev_y2", "rev_y3", "cash", "debt"):
             getattr(self, name)[s] *= factor

@@ -13,7 +13,8 @@ from collections import namedtuple
 from sim.core.schema import Behaviour, SimConfig, Uncertainties
 
 BEHAVIOUR_GROUPS = ("rd", "capability", "cash", "credit", "exits", "entrants", "balance")
-REGION_FIELDS = ("revenue_median", "revenue_sigma", "sme_revenue_cap")
+REGION_FIELDS = ("revenue_median", "revenue_sigma", "sme_revenue_cap", "sme_employee_cap",
+                 "revenue_per_worker_median", "revenue_per_worker_sigma")
 
 
 def _behaviour_fields() -> list[str]:

@@ -87,12 +87,11 @@ def t1_eligible(f: FirmPopulation, idx: np.ndarray, shift: float | np.ndarray = 
 class Criteria:
     """The SRDI (T2) and little-giant (T3) criteria: MIIT's published thresholds, written here, with
     the model's readings of what MIIT leaves to experts (the T2 score table, how points move the T3
-    thresholds) from ``behaviour`` and the region's SME size ceiling."""
+    thresholds) from ``behaviour``; a firm is an SME below its own size ceiling (``sme_ceiling``)."""
 
     def __init__(self, cfg: SimConfig) -> None:
         self.score = cfg.behaviour.t2_score
         self.shift = cfg.behaviour.t3_shift
-        self.sme_cap = cfg.region.sme_revenue_cap
         self.miit = cfg.miit  # MIIT's rules by year (revenue floor, growth waiver at review)
         self.start_year = cfg.start_year
 
@@ -157,14 +156,14 @@ class Criteria:
             & (f.rd_int_y2[idx] >= rd_need)
             & f.rd_institution[idx]
             & (f.ip[idx] >= T3_MIN_IP)
-            & (f.revenue[idx] < self.sme_cap)
+            & (f.revenue[idx] < f.sme_ceiling[idx])
         )
 
     def eligible_for(self, tier: int, f: FirmPopulation, idx: np.ndarray, step: int,
                      shift: float | np.ndarray) -> np.ndarray:
         """Whether each firm meets the criteria of ``tier`` (T0 always holds). Every tier is for SMEs:
         a firm that has outgrown SME size meets none."""
-        sme = f.revenue[idx] < self.sme_cap
+        sme = f.revenue[idx] < f.sme_ceiling[idx]
         if tier == T1:
             return t1_eligible(f, idx, shift) & sme
         if tier == T2:
@@ -175,13 +174,13 @@ class Criteria:
 
 
 @numba.njit(cache=True)
-def may_meet(tier, i, c, sme_cap):
+def may_meet(tier, i, c):
     """Whether firm ``i`` (columns ``c``) meets a part of ``tier``'s criteria that no shift, score or
     date moves: firms that do not cannot meet the criteria, so a round skips them before drawing
     their application (a draw is the firm's own: skipping it changes nothing) and scores the rest.
     T1: a direct pass or the innovation floor (``t1_eligible``); T2: last year's R&D intensity and
     revenue floors (``t2_hard``); T3: an R&D institution, two class-I IP, the main-business share."""
-    if c.revenue[i] >= sme_cap:
+    if c.revenue[i] >= c.sme_ceiling[i]:
         return False
     if tier == T1:
         return c.high_tech[i] | c.rd_institution[i] | (c.ip[i] >= 1) | (c.rd_int_y1[i] >= T1_FULL_RD_INTENSITY)

@@ -57,8 +57,7 @@ def targets_chart(table: pd.DataFrame, region_label: str, interval: float) -> pl
         used.add(label)
     ax.axvline(1.0, color="black", lw=0.8)
     ax.set_yticks(range(len(t)))
-    ax.set_yticklabels([f"{r['tier']} {r['kind']} {r['date'][:7]}: {_reported(r)}" for _, r in t.iterrows()],
-                       fontsize=8)
+    ax.set_yticklabels([_figure_label(r) for _, r in t.iterrows()], fontsize=8)
     ax.set_xscale("log")
     lo = min(0.5, np.nanmin(t["sim_low"] / t["reported"]) * 0.9, np.nanmin(1 - t["tolerance"]) * 0.9)
     hi = max(2.0, np.nanmax(t["sim_high"] / t["reported"]) * 1.1, np.nanmax(1 + t["tolerance"]) * 1.1)
@@ -123,6 +122,13 @@ def tiers_chart(cfg: SimConfig, quarterly: pd.DataFrame, targets: pd.DataFrame, 
                         label="held out of the fit")
         figure_legend(fig, fig.axes, ncol=5)
     return fig
+
+
+def _figure_label(r) -> str:
+    """``T3 stock 2023-08: 288``, led by the area a figure of the national model is read in
+    (``n_T3__beijing``), so the cities' rows can be told apart."""
+    area = str(r["model_reading"]).split(" ")[0].partition("__")[2]
+    return f"{area.title() + ' ' if area else ''}{r['tier']} {r['kind']} {r['date'][:7]}: {_reported(r)}"
 
 
 # ----------------------------------------------------------------------------------- markdown

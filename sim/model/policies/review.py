@@ -163,7 +163,7 @@ def _applicants(model: World, tier: int, from_tiers: list[int], p_apply: np.ndar
     # tiers are read again: an earlier round may have granted; a firm's application and expert
     # luck are its own for the quarter, the same in every round
     keys = (model.qkey("apply"), model.qkey("accept"))
-    return _candidates(model.live, f.cols, open_to, keys, p_apply, p_accept, (q, tier), model.region.sme_revenue_cap)
+    return _candidates(model.live, f.cols, open_to, keys, p_apply, p_accept, (q, tier))
 
 
 def _municipal_round(model: World, tier: int, from_tiers: list[int], p_apply: float, p_accept: float) -> None:
@@ -210,7 +210,7 @@ def _award(model: World, new: np.ndarray, tier: int) -> None:
 
 
 @numba.njit(cache=True)
-def _candidates(live, c, open_to, keys, p_apply, p_accept, lost, sme_cap):
+def _candidates(live, c, open_to, keys, p_apply, p_accept, lost):
     """Firms at a tier the round is open to that apply (``p_apply`` of their area; 1.0 means
     everyone does: a draw is below 1) and pass the experts' stage, before the criteria are checked;
     not those that lost the round's tier (or a higher one) this quarter (``lost``: quarter, tier),
@@ -220,7 +220,7 @@ def _candidates(live, c, open_to, keys, p_apply, p_accept, lost, sme_cap):
     out = np.empty(live.size, dtype=live.dtype)
     n = 0
     for i in live:
-        if not (open_to[c.tier[i]] and rules.may_meet(round_tier, i, c, sme_cap)):
+        if not (open_to[c.tier[i]] and rules.may_meet(round_tier, i, c)):
             continue
         if uniform(qk_apply, i) < p_apply[c.area[i]] and uniform(qk_accept, i) < p_accept:
             if not (c.lost_step[i] == q and c.lost_tier[i] >= round_tier):
