@@ -124,7 +124,7 @@ class Firm(mesa.Agent):
         # the size standard: an SME has fewer employees than one cap OR less revenue than the other;
         # its revenue per employee is its own for life
         per_worker = r.revenue_per_worker_median * math.exp(r.revenue_per_worker_sigma * rnd.gauss(0.0, 1.0))
-        self.sme_ceiling = max(r.sme_revenue_cap, r.sme_employee_cap * per_worker if r.sme_employee_cap else 0.0)
+        self.sme_ceiling = max(r.sme_revenue_cap, r.sme_employee_cap * per_worker)
         if age_years is not None:
             self._grow_with_age(age_years)
             self._backdate(age_years)

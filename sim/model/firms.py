@@ -135,9 +135,8 @@ def _entrant_state(key, start, stop, clusters, p, c, revenue_median):
 @numba.njit(cache=True)
 def sme_ceiling(p, z):
     """Revenue (M yuan) from which a firm whose revenue per employee is the region's median x
-    exp(sigma x ``z``) is no longer an SME: below either cap of the size standard it is one."""
-    if p.sme_employee_cap == 0:
-        return p.sme_revenue_cap
+    exp(sigma x ``z``) is no longer an SME: below either cap of the size standard it is one (an
+    employee cap of 0 leaves the revenue cap)."""
     per_worker = p.revenue_per_worker_median * np.exp(p.revenue_per_worker_sigma * z)
     return max(p.sme_revenue_cap, p.sme_employee_cap * per_worker)
 
@@ -283,6 +282,9 @@ class FirmPopulation:
 
     def growth_two_year_avg(self, idx: np.ndarray) -> np.ndarray:
         return np.sqrt(self.rev_y1[idx] / np.maximum(self.rev_y3[idx], EPS)) - 1.0
+
+    def is_sme(self, idx: np.ndarray) -> np.ndarray:
+        return self.revenue[idx] < self.sme_ceiling[idx]
 
     def niche_share(self, idx: np.ndarray) -> np.ndarray:
         return self.revenue[idx] / self.niche_market[idx]

@@ -156,14 +156,14 @@ class Criteria:
             & (f.rd_int_y2[idx] >= rd_need)
             & f.rd_institution[idx]
             & (f.ip[idx] >= T3_MIN_IP)
-            & (f.revenue[idx] < f.sme_ceiling[idx])
+            & f.is_sme(idx)
         )
 
     def eligible_for(self, tier: int, f: FirmPopulation, idx: np.ndarray, step: int,
                      shift: float | np.ndarray) -> np.ndarray:
         """Whether each firm meets the criteria of ``tier`` (T0 always holds). Every tier is for SMEs:
         a firm that has outgrown SME size meets none."""
-        sme = f.revenue[idx] < f.sme_ceiling[idx]
+        sme = f.is_sme(idx)
         if tier == T1:
             return t1_eligible(f, idx, shift) & sme
         if tier == T2:

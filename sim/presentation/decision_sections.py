@@ -116,8 +116,8 @@ def costs_per_outcome(d: Decision) -> Section:
                        f"first is in {first}), so this cost has no value at the ranking year** ('{NOT_REVIEWED}')."
                        if first > c.rank_year else ""))
     else:
-        text.append("The jobs' yearly.csv has no renewed_first_T3 (runs written before it was counted), so the cost per extra little giant that survives its first "
-                    "review is not computed.")
+        text.append("The jobs' yearly.csv has no renewed_first_T3 (runs written before it was counted), so the "
+                    "cost per extra little giant that survives its first review is not computed.")
     return Section("Fiscal cost per extra outcome (M yuan)", text, ["package", "cost per", *map(str, years)], rows)
 
 
