@@ -220,9 +220,11 @@ class Firm(mesa.Agent):
         ts = m.beh.t3_shift
         need = (0.03 if rev >= 100.0 else 0.06 if rev >= 50.0 else math.inf) + ts.rd * shift
         growth2 = math.sqrt(self.rev_y1 / max(self.rev_y3, EPS)) - 1.0
-        growth_ok = (review and year in m.cfg.miit.review_growth_waived) or growth2 >= 0.05 + ts.growth * shift
+        growth_ok = (review and year in m.cfg.miit.review_growth_waived) or growth2 >= (
+            m.miit_rule(m.cfg.miit.min_growth, year) + ts.growth * shift)
         return (self.age_years(step) >= 3.0 and self.main_share >= 0.70 and growth_ok
-                and rev >= m.miit_revenue_floor(year) and self.debt_ratio() <= 0.70
+                and m.miit_rule(m.cfg.miit.min_revenue, year) <= rev <= (m.miit_rule(m.cfg.miit.max_revenue, year) or math.inf)
+                and self.debt_ratio() <= 0.70
                 and self.niche_share() >= 0.10 + ts.niche * shift
                 and self.rd_int_y1 >= need and self.rd_int_y2 >= need
                 and self.rd_institution and self.ip >= 2 and self.is_sme())
@@ -559,13 +561,15 @@ class ReferenceModel(mesa.Model):
         years = self.cfg.miit.validity_years if tier == T3 else self.lv.review.validity_years
         return 4 * years
 
-    def miit_revenue_floor(self, year: int) -> float:
-        """Last-year revenue MIIT asks of applicants and reviewed little giants in ``year``."""
-        floor = 0.0
-        for y in sorted(self.cfg.miit.min_revenue):
+    @staticmethod
+    def miit_rule(rule_from: dict, year: int) -> float | None:
+        """A rule MIIT changes by year (revenue band, growth floor): the value listed last at or
+        before ``year`` (0 before the first; a null cap is no cap)."""
+        value = 0.0
+        for y in sorted(rule_from):
             if y <= year:
-                floor = self.cfg.miit.min_revenue[y]
-        return floor
+                value = rule_from[y]
+        return value
 
     def leader_open(self, leader: int, channel: str) -> bool:
         openness = getattr(self.lv.chain_leaders, f"{channel}_openness")

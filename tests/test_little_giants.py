@@ -194,7 +194,7 @@ def test_the_employee_test_widens_sme_size_for_the_same_firms():
     """Off (the region files' 0), every firm's SME ceiling is the 400 M yuan revenue cap; with
     ``sme_employee_cap=1000`` the same firms (same keyed draws) are SMEs up to 1,000 employees'
     revenue, never below the revenue cap, and their other attributes do not move."""
-    off, on = SMEModel(chongqing(), 4), SMEModel(chongqing("region.sme_employee_cap=1000"), 4)
+    off, on = SMEModel(chongqing("region.sme_employee_cap=0"), 4), SMEModel(chongqing("region.sme_employee_cap=1000"), 4)
     n, cap = off.firms.n, off.region.sme_revenue_cap
     assert (off.firms.sme_ceiling[:n] == cap).all()
     wider = on.firms.sme_ceiling[:n]

@@ -120,6 +120,45 @@ def test_sme_size_is_fewer_than_1000_employees_or_revenue_below_400m():
     assert sme_ceiling(p._replace(sme_employee_cap=0), 1.0) == 400.0  # revenue test only
 
 
+def _step_in(year: int) -> int:
+    return (year - CFG.start_year) * 4 + 2
+
+
+CRITERIA_2018 = rules.Criteria(compose_job(["calibration.use=none", "miit=criteria_2018"]))
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        dict(rev_y3=133.0),  # 2-year average growth 6.2%: below the 2018 notice's 10%
+        dict(rev_y1=80.0, revenue=80.0, rev_y2=70.0, rev_y3=60.0, rd_int_y1=0.07, rd_int_y2=0.07,
+             niche_market=600.0),  # 80 M yuan at 7% R&D: below the 2018 band of 100-400 M yuan
+        dict(revenue=420.0, rev_y1=420.0, rev_y2=380.0, rev_y3=345.0, niche_market=3000.0,
+             sme_ceiling=500.0),  # an SME by headcount, above the 2018 band
+    ],
+)
+def test_batches_1_to_3_were_selected_on_the_2018_criteria(change):
+    """MIIT's 2018 notice (batches 2019-2021): revenue 100-400 M yuan, 10% two-year growth; the 2022
+    interim measures (batch 4 on and every review) take each of these firms."""
+    f, idx = little_giant(born_step=-20, **change)
+    assert not CRITERIA_2018.t3_eligible(f, idx, _step_in(2019))[0]
+    assert not CRITERIA_2018.t3_eligible(f, idx, _step_in(2021))[0]
+    assert CRITERIA_2018.t3_eligible(f, idx, _step_in(2022))[0]
+    assert CRITERIA_2018.t3_eligible(f, idx, _step_in(2024), review=True)[0]
+    # the calibrated default applies the 2022 measures to every batch
+    assert CRITERIA.t3_eligible(f, idx, _step_in(2019))[0]
+
+
+def test_the_2018_criteria_end_with_2021():
+    f, idx = little_giant(born_step=-20, rev_y3=120.0)  # 11.8% growth, 150 M yuan: meets both
+    assert all(CRITERIA_2018.t3_eligible(f, idx, _step_in(y))[0] for y in range(2019, 2026))
+    m = CRITERIA_2018.miit
+    assert m.min_growth_in(2021) == 0.10 and m.min_growth_in(2022) == 0.05
+    assert m.max_revenue_in(2021) == 400.0 and m.max_revenue_in(2022) == np.inf
+    assert m.min_revenue_in(2018) == 0.0 and m.min_revenue_in(2025) == 50.0
+    assert CFG.miit.max_revenue_in(2020) == np.inf and CFG.miit.min_growth_in(2020) == 0.05
+
+
 def test_t3_strictness_tightens_rd_threshold():
     f, idx = little_giant(rd_int_y1=0.035, rd_int_y2=0.035)
     assert CRITERIA.t3_eligible(f, idx, STEP, shift=0.0)[0]

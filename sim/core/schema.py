@@ -16,6 +16,7 @@ from __future__ import annotations
 import copy
 import datetime as _dt
 import difflib
+import math
 import re
 import types
 from typing import Annotated, Any, Literal, Union, get_args, get_origin
@@ -157,6 +158,8 @@ class MIIT(Block):
     validity_years: Annotated[int, Field(ge=1, le=10)]  # reviewed with the batch this many years later
     review_growth_waived: list[Year]  # years whose review waives the 2-year growth test
     min_revenue: dict[int, Annotated[float, Field(ge=0.0)]]  # from each year on: last-year revenue needed, M yuan
+    max_revenue: dict[int, Annotated[float, Field(gt=0.0)] | None]  # from each year on: last-year revenue allowed (null: no cap)
+    min_growth: dict[int, Annotated[float, Field(ge=0.0, le=1.0)]]  # from each year on: 2-year average growth needed
     # single-region runs: the national merit bar of each year, from the calibrated national model
     bar_file: str | None = None  # default configs/calibrated/national.yaml
     fallback_bar: Annotated[float, Field(ge=0.0, le=200.0)] = 80.0  # T2 points, when there is no national model
@@ -171,8 +174,22 @@ class MIIT(Block):
 
     def min_revenue_in(self, year: int) -> float:
         """Last-year revenue an applicant or reviewed little giant needs in ``year`` (M yuan)."""
-        floors = [v for y, v in sorted(self.min_revenue.items()) if y <= year]
-        return floors[-1] if floors else 0.0
+        return _in_force(self.min_revenue, year, 0.0)
+
+    def max_revenue_in(self, year: int) -> float:
+        """Last-year revenue above which MIIT does not take applicants or keep little giants in ``year``."""
+        cap = _in_force(self.max_revenue, year, None)
+        return math.inf if cap is None else cap
+
+    def min_growth_in(self, year: int) -> float:
+        """Two-year average growth an applicant or reviewed little giant needs in ``year``."""
+        return _in_force(self.min_growth, year, 0.0)
+
+
+def _in_force(rule_from: dict[int, float | None], year: int, before: float | None) -> float | None:
+    """The value of a rule that changes in the years it lists: the latest listed at or before ``year``."""
+    values = [v for y, v in sorted(rule_from.items()) if y <= year]
+    return values[-1] if values else before
 
 
 # --------------------------------------------------------------------------------- uncertainties

@@ -18,7 +18,10 @@ Simplifications (named here so a reader can weigh them):
   applicants and at review). MIIT's expert stage ranks nominees by merit (``sim.model.institutions.MIIT``).
   T3 has no score: review strictness and expert noise, in points, move its thresholds by the
   model's slopes (``behaviour.t3_shift``).
-* SME size: only the revenue ceiling (industrial SME below about 400M yuan) is checked.
+* SME size: MIIT's 2011 standard, revenue below 400M yuan or fewer than 1,000 employees, read as one
+  ceiling per firm (``firms.sme_ceiling``); the calibrated regions read revenue alone.
+* MIIT's T3 revenue band and growth floor change by year (``configs/miit/``); the calibrated default
+  applies the 2022 measures to every batch, ``miit=criteria_2018`` the 2018 notice to 2019-2021.
 * A firm holds one title, its highest; losing it at review drops it to the highest lower tier whose
   criteria it still meets (with a fresh validity), else to T0.
 """
@@ -136,13 +139,13 @@ class Criteria:
 
     def t3_eligible(self, f: FirmPopulation, idx: np.ndarray, step: int, shift: float | np.ndarray = 0.0,
                     review: bool = False) -> np.ndarray:
-        """All little-giant hard criteria in force in the step's year (MIIT's revenue floor; at
-        ``review`` the growth test is waived in the years MIIT's notice says); ``shift`` (expert
-        noise, in points) tightens them."""
+        """All little-giant hard criteria in force in the step's year (MIIT's revenue band and growth
+        floor; at ``review`` the growth test is waived in the years MIIT's notice says); ``shift``
+        (expert noise, in points) tightens them."""
         year = self.start_year + step // QUARTERS
         rev = f.rev_y1[idx]
         rd_need = np.where(rev >= 100.0, 0.03, np.where(rev >= 50.0, 0.06, np.inf)) + self.shift.rd * shift
-        growth_ok = (f.growth_two_year_avg(idx) >= 0.05 + self.shift.growth * shift)
+        growth_ok = (f.growth_two_year_avg(idx) >= self.miit.min_growth_in(year) + self.shift.growth * shift)
         if review and year in self.miit.review_growth_waived:
             growth_ok = np.ones(len(idx), dtype=bool)
         return (
@@ -150,6 +153,7 @@ class Criteria:
             & (f.main_share[idx] >= T3_MIN_MAIN_SHARE)
             & growth_ok
             & (rev >= self.miit.min_revenue_in(year))
+            & (rev <= self.miit.max_revenue_in(year))
             & (f.debt_ratio(idx) <= 0.70)
             & (f.niche_share(idx) >= 0.10 + self.shift.niche * shift)
             & (f.rd_int_y1[idx] >= rd_need)
