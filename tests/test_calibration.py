@@ -211,6 +211,9 @@ def test_resume_continues_the_same_fit(synthetic, tmp_path):
     second = run_fit(more, "test", progress=False)
     assert second.resumed and second.abc_id == first.abc_id
     assert second.generations == 2 and second.epsilons[0] == first.epsilons[0]
+    # it continues where it stopped: the next threshold is the median distance of the stored
+    # generation, not the first generation's inf again
+    assert np.isfinite(second.epsilons[1])
     assert second.evaluations > first.evaluations
     state = json.loads((tmp_path / "r" / "state.json").read_text())
     assert list(state["runs"]) == [str(first.abc_id)]

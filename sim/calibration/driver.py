@@ -271,16 +271,18 @@ def _start(cfg: SimConfig, command: str) -> _Fit:
     else:
         np.random.seed(cfg.seed)  # pyabc draws from numpy's global generator; seeded, a 1-process fit repeats
         sampler = pyabc.sampler.SingleCoreSampler(check_max_eval=True)
+    same = [int(k) for k, r in state["runs"].items() if r["fingerprint"] == fp]
+    resumed = bool(same) and not cal.restart
     # generation 0 accepts every prior draw (initial threshold inf), later thresholds are the median
-    # distance of the previous generation: this skips pyabc's separate prior "calibration sample"
-    eps = pyabc.QuantileEpsilon(initial_epsilon=np.inf, alpha=0.5)
+    # distance of the previous generation: this skips pyabc's separate prior "calibration sample". A
+    # resumed fit's first threshold is that median of its last stored generation ("from_sample"):
+    # a numeric initial value would be used again, and inf would restart the fit from scratch.
+    eps = pyabc.QuantileEpsilon(initial_epsilon="from_sample" if resumed else np.inf, alpha=0.5)
     kernel = pyabc.transition.MultivariateNormalTransition(scaling=cal.kernel_scaling)
     abc = pyabc.ABCSMC(model, pyabc_prior(cal.priors), ToleranceDistance(fit_targets), population_size=cal.particles,
                        sampler=sampler, eps=eps, transitions=kernel)
     db_url = f"sqlite:///{out_dir / DB}"
     observed = dict(zip(fit_targets["id"], fit_targets["value"].astype(float)))
-    same = [int(k) for k, r in state["runs"].items() if r["fingerprint"] == fp]
-    resumed = bool(same) and not cal.restart
     if resumed:
         abc_id = max(same)
         abc.load(db_url, abc_id, observed)
