@@ -43,9 +43,7 @@ def national_bar(overrides: list[str], n: int, processes: int, out: Path) -> Pat
     cfg = compose_job(translate(["region=national", *overrides]))
     pf = post_mod.default_file("national")
     q, params = check.predictive(cfg, pf, n, processes, cfg.calibration.scale, progress=False)
-    post = post_mod.load_posterior(pf)
-    post = post_mod.Posterior(post.region, post.names, post.weights, post.values, None,
-                              {**post.meta, "merit_bar": check.merit_bar(cfg, q, params)})
+    post = check.with_merit_bar(cfg, post_mod.load_posterior(pf), q, params)
     post_mod.write_posterior(out, post, "installed national particles; merit bar re-run under "
                              + " ".join(overrides))
     return out
@@ -72,15 +70,11 @@ def main() -> int:
     dist = ToleranceDistance(fit)
     d = np.array([dist.of_values(v) for v in read_replications(q, fit)])
     with pd.option_context("display.width", 200, "display.max_rows", 100):
-        print(f"{display_overrides(overrides)}: {args.replications} runs of {pf.name}")
+        print(f"{' '.join(overrides) or '(defaults)'}: {args.replications} runs of {pf.name}")
         print(table[COLUMNS].to_string(index=False))
     print(f"fit distance per run: median {np.median(d):.2f}, quartiles {np.quantile(d, 0.25):.2f}-"
           f"{np.quantile(d, 0.75):.2f}")
     return 0
-
-
-def display_overrides(overrides: list[str]) -> str:
-    return " ".join(overrides) or "(defaults)"
 
 
 if __name__ == "__main__":

@@ -109,6 +109,13 @@ def write_tables(out_dir: Path, table: pd.DataFrame, ptable: pd.DataFrame, param
     write_csv(out_dir / "check_parameters.csv", params)
 
 
+def with_merit_bar(cfg: SimConfig, post: post_mod.Posterior, quarterly: pd.DataFrame,
+                   params: pd.DataFrame) -> post_mod.Posterior:
+    """The national posterior with the merit bar its check runs met (``merit_bar``) in its metadata."""
+    return post_mod.Posterior(post.region, post.names, post.weights, post.values, None,
+                              {**post.meta, "merit_bar": merit_bar(cfg, quarterly, params)})
+
+
 def merit_bar(cfg: SimConfig, quarterly: pd.DataFrame, params: pd.DataFrame) -> dict:
     """MIIT's bar of each batch year in each posterior-predictive run, with the experts' noise the
     run used: what a single-region run meets (``sim.experiment.posterior.national_bar``)."""

@@ -136,8 +136,7 @@ def _calibrate(cfg: SimConfig, command: str, progress: bool) -> Path:
     ptable = check.parameter_table(cfg, post, interval)
     check.write_tables(out, table, ptable, params)
     if cfg.region.areas:  # the national model: keep the bar its runs met, for single-region runs
-        post = post_mod.Posterior(post.region, post.names, post.weights, post.values, None,
-                                  {**post.meta, "merit_bar": check.merit_bar(cfg, quarterly, params)})
+        post = check.with_merit_bar(cfg, post, quarterly, params)
         post_mod.write_posterior(post_file, post, header)
     report = write_fit_report(out, cfg, fit, command, table, ptable, quarterly, check_s)
     write_complete(out, [POSTERIOR, report[0], "targets.csv", "parameters.csv", "check_parameters.csv", *report[1:]])
