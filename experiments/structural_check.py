@@ -1,7 +1,7 @@
 """A structural variant checked on an installed posterior, before deciding whether it is worth a refit.
 
-    python experiments/structural_check.py region=national miit=criteria_2018 region.sme_employee_cap=1000
-    python experiments/structural_check.py --bar-overrides miit=criteria_2018 -- region=chongqing miit=criteria_2018
+    python experiments/structural_check.py region=national miit=criteria_2022 region.sme_employee_cap=0
+    python experiments/structural_check.py --bar-overrides miit=criteria_2022 -- region=chongqing miit=criteria_2022
 
 Runs ``--replications`` posterior-predictive runs of the installed calibration (configs/calibrated/)
 with the given config overrides, exactly as a fit's check makes them (``sim.calibration.check``),

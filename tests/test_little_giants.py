@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from scipy.stats import norm
 
 from sim.commands.run import compose_job
 from sim.experiment.runner import run_one
@@ -191,12 +192,27 @@ def test_renewed_first_counts_the_batches_first_reviews_as_the_review_log_does()
 
 
 def test_the_employee_test_widens_sme_size_for_the_same_firms():
-    """Off (the region files' 0), every firm's SME ceiling is the 400 M yuan revenue cap; with
-    ``sme_employee_cap=1000`` the same firms (same keyed draws) are SMEs up to 1,000 employees'
-    revenue, never below the revenue cap, and their other attributes do not move."""
+    """Off (0), every firm's SME ceiling is the 400 M yuan revenue cap; with ``sme_employee_cap=1000``
+    (the region files') the same firms (same keyed draws) are SMEs up to 1,000 employees' revenue,
+    never below the revenue cap, and their other attributes do not move."""
     off, on = SMEModel(chongqing("region.sme_employee_cap=0"), 4), SMEModel(chongqing("region.sme_employee_cap=1000"), 4)
     n, cap = off.firms.n, off.region.sme_revenue_cap
     assert (off.firms.sme_ceiling[:n] == cap).all()
     wider = on.firms.sme_ceiling[:n]
-    assert (wider >= cap).all() and (wider > cap).mean() > 0.9  # median 1,000 M yuan; 400 binds ~3%
+    r = on.region  # lognormal revenue per employee: the share whose 1,000 employees earn more than the cap
+    above = norm.sf(np.log(cap / (1000 * r.revenue_per_worker_median)) / r.revenue_per_worker_sigma)
+    assert (wider >= cap).all() and (wider > cap).mean() == pytest.approx(above, abs=0.03)
     np.testing.assert_array_equal(on.firms.revenue[:n], off.firms.revenue[:n])
+
+
+def test_a_single_region_run_refuses_a_batch_its_national_bar_was_not_made_with():
+    """The stored bar is what the rest of China reached for the published batches and the assumed
+    batch after 2025: a Chongqing run with another batch would change only its share, not its intake."""
+    from sim.core.errors import InputError
+    from sim.experiment.posterior import national_bar
+
+    assert national_bar(compose_job([])) is not None  # the installed national fit, made with the defaults
+    for override, field in [("miit.batch_after=2500", "miit.batch_after"), ("miit.batch_sizes={2025:3000}", "miit.batch_sizes")]:
+        with pytest.raises(InputError, match=f"^{field}: .*made with {field}="):
+            national_bar(compose_job([override]))
+    assert national_bar(compose_job(["region=national", "miit.batch_after=2500"])) is None  # the national model makes its own

@@ -124,7 +124,7 @@ def _step_in(year: int) -> int:
     return (year - CFG.start_year) * 4 + 2
 
 
-CRITERIA_2018 = rules.Criteria(compose_job(["calibration.use=none", "miit=criteria_2018"]))
+CRITERIA_2022 = rules.Criteria(compose_job(["calibration.use=none", "miit=criteria_2022"]))
 
 
 @pytest.mark.parametrize(
@@ -141,22 +141,23 @@ def test_batches_1_to_3_were_selected_on_the_2018_criteria(change):
     """MIIT's 2018 notice (batches 2019-2021): revenue 100-400 M yuan, 10% two-year growth; the 2022
     interim measures (batch 4 on and every review) take each of these firms."""
     f, idx = little_giant(born_step=-20, **change)
-    assert not CRITERIA_2018.t3_eligible(f, idx, _step_in(2019))[0]
-    assert not CRITERIA_2018.t3_eligible(f, idx, _step_in(2021))[0]
-    assert CRITERIA_2018.t3_eligible(f, idx, _step_in(2022))[0]
-    assert CRITERIA_2018.t3_eligible(f, idx, _step_in(2024), review=True)[0]
-    # the calibrated default applies the 2022 measures to every batch
-    assert CRITERIA.t3_eligible(f, idx, _step_in(2019))[0]
+    assert not CRITERIA.t3_eligible(f, idx, _step_in(2019))[0]
+    assert not CRITERIA.t3_eligible(f, idx, _step_in(2021))[0]
+    assert CRITERIA.t3_eligible(f, idx, _step_in(2022))[0]
+    assert CRITERIA.t3_eligible(f, idx, _step_in(2024), review=True)[0]
+    # miit=criteria_2022 applies the 2022 measures to every batch
+    assert CRITERIA_2022.t3_eligible(f, idx, _step_in(2019))[0]
 
 
 def test_the_2018_criteria_end_with_2021():
     f, idx = little_giant(born_step=-20, rev_y3=120.0)  # 11.8% growth, 150 M yuan: meets both
-    assert all(CRITERIA_2018.t3_eligible(f, idx, _step_in(y))[0] for y in range(2019, 2026))
-    m = CRITERIA_2018.miit
+    assert all(CRITERIA.t3_eligible(f, idx, _step_in(y))[0] for y in range(2019, 2026))
+    m = CRITERIA.miit
     assert m.min_growth_in(2021) == 0.10 and m.min_growth_in(2022) == 0.05
     assert m.max_revenue_in(2021) == 400.0 and m.max_revenue_in(2022) == np.inf
     assert m.min_revenue_in(2018) == 0.0 and m.min_revenue_in(2025) == 50.0
-    assert CFG.miit.max_revenue_in(2020) == np.inf and CFG.miit.min_growth_in(2020) == 0.05
+    m = CRITERIA_2022.miit
+    assert m.max_revenue_in(2020) == np.inf and m.min_growth_in(2020) == 0.05 and m.min_revenue_in(2020) == 0.0
 
 
 def test_t3_strictness_tightens_rd_threshold():

@@ -126,5 +126,6 @@ def merit_bar(cfg: SimConfig, quarterly: pd.DataFrame, params: pd.DataFrame) -> 
     return {"years": [int(y) for y in wide.columns],
             "draws": [[float(v) for v in row] for row in wide.to_numpy()],
             "noise": [float(noise.loc[r]) for r in wide.index],
+            "batches": post_mod.batches_of(cfg),
             "note": "merit (SRDI score points plus MIIT's expert noise) of the last nominee admitted, per batch "
                     "year (rows: posterior-predictive runs); -inf: nominees were short of the batch"}

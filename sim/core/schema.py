@@ -460,7 +460,7 @@ class Region(Block):
     revenue_sigma: Annotated[float, Field(ge=0.0, le=4.0)] = 1.3
     # MIIT's 2011 size standard for industry (工信部联企业〔2011〕300号): a firm with fewer than 1,000
     # employees OR revenue below 400 M yuan is an SME; ``sme_employee_cap`` 0 reads revenue alone (the
-    # calibrated default: with 1,000 both regions fitted worse, configs/calibrated/NOTES.md)
+    # region files set 1,000: configs/calibrated/NOTES.md)
     sme_revenue_cap: Annotated[float, Field(gt=0.0, le=1e5)] = 400.0  # M yuan
     sme_employee_cap: Annotated[int, Field(ge=0, le=1_000_000)] = 0
     # a firm's revenue per employee (M yuan), lognormal, its own draw for life (assumed; see

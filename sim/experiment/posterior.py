@@ -200,12 +200,13 @@ def provenance(cfg: SimConfig) -> str:
 
 
 def check_calibration(cfg: SimConfig) -> None:
-    """Before anything is written: a run that asks for a posterior must find a usable one.
-    Raises InputError naming the field."""
+    """Before anything is written: a run that asks for a posterior must find a usable one, and a
+    single-region run a national bar made for its batches. Raises InputError naming the field."""
     try:
         _check_calibration(cfg)
     except ValueError as exc:
         raise InputError(f"invalid config: {exc}") from None
+    national_bar(cfg)
 
 
 def _check_calibration(cfg: SimConfig) -> None:
@@ -286,6 +287,11 @@ class NationalBar:
         return cfg.model_copy(update={"miit": miit, "uncertainties": unc})
 
 
+def batches_of(cfg: SimConfig) -> dict:
+    """MIIT's batch sizes a national bar was made with, stored beside it (``merit_bar.batches``)."""
+    return {"sizes": {int(y): int(n) for y, n in cfg.miit.batch_sizes.items()}, "after": int(cfg.miit.batch_after)}
+
+
 def national_bar(cfg: SimConfig) -> NationalBar | None:
     """The national bar a single-region run meets (None for the national model itself, or when no
     calibrated national model with a bar exists: the run then meets ``miit.fallback_bar``)."""
@@ -302,11 +308,30 @@ def national_bar(cfg: SimConfig) -> NationalBar | None:
             raise InputError(f"miit.bar_file: {display(path)} holds no merit_bar (fit it with "
                              "`python -m sim calibrate region=national`)")
         return None
+    made_with, now = _int_keys(bar.get("batches")), batches_of(cfg)
+    if made_with is not None and made_with != now:
+        # the bar is what the rest of China's nominees reached for those batches: another batch moves it
+        key = "after" if made_with["after"] != now["after"] else "sizes"
+        field, got, had = "miit.batch_" + key, now[key], made_with[key]
+        raise InputError(f"{field}: a single-region run meets the national merit bar of {display(path)}, made "
+                         f"with {field}={had} (got {got}); allowed: that value, or miit.bar_file= a national "
+                         f"fit made with this one (`python -m sim calibrate region=national {field}=...`)")
     try:
         draws = np.array(bar["draws"], dtype=float)
         return NationalBar(tuple(int(y) for y in bar["years"]), draws, np.array(bar["noise"], dtype=float), path)
     except (KeyError, TypeError, ValueError):
         raise InputError(f"miit.bar_file: {display(path)}: merit_bar must hold years, draws and noise") from None
+
+
+def _int_keys(batches: dict | None) -> dict | None:
+    """A stored ``merit_bar.batches`` (YAML may give its years as strings) in ``batches_of``'s form;
+    None for a bar stored without it (fits before 2026-12-04: not checked)."""
+    if batches is None:
+        return None
+    try:
+        return {"sizes": {int(y): int(n) for y, n in batches["sizes"].items()}, "after": int(batches["after"])}
+    except (KeyError, TypeError, ValueError, AttributeError):
+        raise InputError("miit.bar_file: merit_bar.batches must hold sizes (year: titles) and after") from None
 
 
 def replication_parameters(cfg: SimConfig, seeds: list[np.random.SeedSequence]) -> tuple[list[SimConfig], pd.DataFrame]:

@@ -19,9 +19,9 @@ Simplifications (named here so a reader can weigh them):
   T3 has no score: review strictness and expert noise, in points, move its thresholds by the
   model's slopes (``behaviour.t3_shift``).
 * SME size: MIIT's 2011 standard, revenue below 400M yuan or fewer than 1,000 employees, read as one
-  ceiling per firm (``firms.sme_ceiling``); the calibrated regions read revenue alone.
-* MIIT's T3 revenue band and growth floor change by year (``configs/miit/``); the calibrated default
-  applies the 2022 measures to every batch, ``miit=criteria_2018`` the 2018 notice to 2019-2021.
+  ceiling per firm (``firms.sme_ceiling``; employees from an assumed revenue per employee).
+* MIIT's T3 revenue band and growth floor change by year (``configs/miit/``): the 2018 notice for
+  the batches of 2019-2021, the 2022 measures after; ``miit=criteria_2022`` the 2022 ones throughout.
 * A firm holds one title, its highest; losing it at review drops it to the highest lower tier whose
   criteria it still meets (with a fresh validity), else to T0.
 """
