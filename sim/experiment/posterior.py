@@ -289,7 +289,12 @@ class NationalBar:
 
 def batches_of(cfg: SimConfig) -> dict:
     """MIIT's batch sizes a national bar was made with, stored beside it (``merit_bar.batches``)."""
-    return {"sizes": {int(y): int(n) for y, n in cfg.miit.batch_sizes.items()}, "after": int(cfg.miit.batch_after)}
+    return _batches(cfg.miit.batch_sizes, cfg.miit.batch_after)
+
+
+def _batches(sizes: dict, after) -> dict:
+    """One form for the batches of a config and of a stored bar (YAML may give years as strings)."""
+    return {"sizes": {int(y): int(n) for y, n in sizes.items()}, "after": int(after)}
 
 
 def national_bar(cfg: SimConfig) -> NationalBar | None:
@@ -308,7 +313,7 @@ def national_bar(cfg: SimConfig) -> NationalBar | None:
             raise InputError(f"miit.bar_file: {display(path)} holds no merit_bar (fit it with "
                              "`python -m sim calibrate region=national`)")
         return None
-    made_with, now = _int_keys(bar.get("batches")), batches_of(cfg)
+    made_with, now = _stored_batches(bar.get("batches")), batches_of(cfg)
     if made_with is not None and made_with != now:
         # the bar is what the rest of China's nominees reached for those batches: another batch moves it
         key = "after" if made_with["after"] != now["after"] else "sizes"
@@ -323,13 +328,13 @@ def national_bar(cfg: SimConfig) -> NationalBar | None:
         raise InputError(f"miit.bar_file: {display(path)}: merit_bar must hold years, draws and noise") from None
 
 
-def _int_keys(batches: dict | None) -> dict | None:
-    """A stored ``merit_bar.batches`` (YAML may give its years as strings) in ``batches_of``'s form;
-    None for a bar stored without it (fits before 2026-12-04: not checked)."""
+def _stored_batches(batches: dict | None) -> dict | None:
+    """A stored ``merit_bar.batches`` in ``batches_of``'s form; None for a bar stored without it
+    (fits before 2026-12-04: not checked)."""
     if batches is None:
         return None
     try:
-        return {"sizes": {int(y): int(n) for y, n in batches["sizes"].items()}, "after": int(batches["after"])}
+        return _batches(batches["sizes"], batches["after"])
     except (KeyError, TypeError, ValueError, AttributeError):
         raise InputError("miit.bar_file: merit_bar.batches must hold sizes (year: titles) and after") from None
 
