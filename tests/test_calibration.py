@@ -174,6 +174,9 @@ def test_backtest_command_end_to_end_then_runs_draw_from_it(synthetic, tmp_path,
     assert list(params["parameter"]) == list(documented) and params["width_ratio"].between(0, 1.2).all()
     meta = yaml.safe_load((out / "posterior.yaml").read_text())
     assert meta["fit"]["cutoff"] == "2022-12-31" and meta["command"].startswith("python -m sim calibrate")
+    # it records what a later run must match to be described by it (post_mod.staleness)
+    assert meta["settings"] == post_mod.fit_settings(compose_job([]))
+    assert meta["national_bar_created"] == post_mod.load_posterior(post_mod.default_file("national")).meta["created"]
     assert (installed.stat().st_mtime_ns if installed.exists() else None) == before  # a backtest never installs
 
     # runs draw from it: replication k uses the same draw in every scenario, recorded per replication

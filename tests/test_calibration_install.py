@@ -5,6 +5,7 @@ summary says which calibration it used."""
 
 from __future__ import annotations
 
+import re
 import shutil
 from pathlib import Path
 
@@ -110,3 +111,25 @@ def test_a_run_says_which_calibration_it_used(tmp_path):
     assert "a posterior draw per replication from configs/calibrated/chongqing.yaml" in default
     assert post_mod.provenance(compose_job(["calibration.use=none"])) == (
         "Parameters: the region's own values (configs/uncertainties/chongqing.yaml; calibration.use=none).")
+
+
+def test_a_fit_is_stale_for_other_region_or_miit_settings_or_another_national_bar(tmp_path):
+    """Fits store the region and MIIT settings they were made with (a single-region fit also the
+    national fit whose bar it met): a run that differs is warned, naming what differs; the sample
+    simulated and MIIT's batches after the published ones are not fit settings."""
+    for region in ("chongqing", "national"):
+        cfg = compose_job([f"region={region}"])
+        assert post_mod.staleness(cfg, post_mod.resolve(cfg)) == []
+    national = compose_job(["region=national", "region.population_scale=0.1", "miit.batch_after=2500"])
+    assert post_mod.staleness(national, post_mod.resolve(national)) == []
+    cq = compose_job(["region.sme_employee_cap=0", "miit.min_growth={2019: 0.2, 2022: 0.05}"])
+    assert post_mod.staleness(cq, post_mod.resolve(cq)) == [
+        "region or MIIT settings differ from those of the fit: region.sme_employee_cap (1000 at the fit, "
+        "0 now); miit.min_growth.2019 (0.1 at the fit, 0.2 now)"]
+    refit = tmp_path / "national.yaml"
+    refit.write_text(re.sub(r"^created: .*$", "created: '2030-01-02T03:04:05'", (REAL / "national.yaml").read_text(),
+                            count=1, flags=re.M))
+    other_bar = compose_job([f"miit.bar_file={refit}"])
+    (why,) = post_mod.staleness(other_bar, post_mod.resolve(other_bar))
+    assert why.startswith("the fit met the national merit bar of the national fit created 2026-")
+    assert why.endswith("national.yaml, created 2030-01-02T03:04:05")

@@ -86,7 +86,7 @@ def translate(argv: list[str]) -> list[str]:
 def _meta(cfg: SimConfig, fit, command: str) -> dict:
     cal = cfg.calibration
     ft = fit.targets[fit.targets["role"] == "fitted"]
-    return {
+    meta = {
         "command": command,
         "created": _dt.datetime.now().isoformat(timespec="seconds"),
         "model_source": fit.model_source,
@@ -105,7 +105,12 @@ def _meta(cfg: SimConfig, fit, command: str) -> dict:
         "fixed_uncertainties": {k: v for k, v in cfg.uncertainties.model_dump().items()
                                 if k not in cal.priors and not isinstance(v, dict)},
         "behaviour": cfg.behaviour.model_dump(mode="json"),  # a later change of it makes the fit stale
+        "settings": post_mod.fit_settings(cfg),  # ... and so does one of these (post_mod.staleness)
     }
+    bar = post_mod.national_bar(cfg)
+    if bar is not None:  # a single-region fit: the national fit whose bar it met (a new one makes it stale)
+        meta["national_bar_created"] = bar.created
+    return meta
 
 
 def calibrate(cfg: SimConfig, command: str, progress: bool = True) -> Path:

@@ -23,7 +23,7 @@ from sim.core.errors import InputError
 from sim.core.paths import CALIBRATED_DIR, SIM_DIR, display, resolve_path
 from sim.core.schema import SimConfig, Uncertainties, value_of, with_values
 from sim.experiment.effects import effect_values, with_effects
-from sim.experiment.store import write_text
+from sim.experiment.store import MISSING, differences, write_text
 
 # child key of a replication's SeedSequence reserved for its posterior draw; the model spawns
 # children 0..len(STREAMS) from the same sequence, so this key never collides with a model stream
@@ -32,6 +32,11 @@ DRAW_KEY = 0xCA11B
 BAR_KEY = 0xBA12
 # the package whose change means the simulator may give different results for the same parameters
 MODEL_PACKAGE = SIM_DIR / "model"
+# region and MIIT settings a fit does not depend on, left out of those it stores (``fit_settings``): the
+# sample of the region simulated, the area a regional adoption means, MIIT's batches after the
+# published ones (a national-policy input; a single-region run checks them against its bar) and the
+# bar itself (set per replication; ``national_bar_created`` records which one a fit met)
+NOT_FIT_SETTINGS = {"region": {"population_scale", "focus"}, "miit": {"batch_after", "bar", "bar_file"}}
 
 
 def default_file(region: str) -> Path:
@@ -234,8 +239,9 @@ def _check_calibration(cfg: SimConfig) -> None:
 
 
 def staleness(cfg: SimConfig, post: Posterior) -> list[str]:
-    """Why a posterior may no longer fit this run: the simulator's code or the fixed uncertainties
-    changed since it was fitted. Runs warn about it; they still use the posterior."""
+    """Why a posterior may no longer fit this run: the simulator's code, the fixed uncertainties, the
+    behaviour, region or MIIT settings, or (single region) the national bar changed since it was
+    fitted. Runs warn about it; they still use the posterior."""
     why = []
     src = post.meta.get("model_source")
     if src and src != model_source_hash():
@@ -249,7 +255,25 @@ def staleness(cfg: SimConfig, post: Posterior) -> list[str]:
     behaviour = post.meta.get("behaviour")
     if behaviour is not None and behaviour != cfg.behaviour.model_dump(mode="json"):
         why.append("the behaviour settings differ from those of the fit (configs/behaviour/)")
+    settings = post.meta.get("settings")
+    if isinstance(settings, dict):
+        moved = [f"{k} ({'unset' if fit is MISSING else fit} at the fit, {'unset' if run is MISSING else run} now)"
+                 for k, fit, run in differences(settings, fit_settings(cfg))]
+        if moved:
+            why.append("region or MIIT settings differ from those of the fit: " + "; ".join(moved[:5])
+                       + (f" and {len(moved) - 5} more" if len(moved) > 5 else ""))
+    met = post.meta.get("national_bar_created")
+    bar = national_bar(cfg) if met else None
+    if bar is not None and bar.created != met:
+        why.append(f"the fit met the national merit bar of the national fit created {met}; this run meets "
+                   f"{display(bar.path)}, created {bar.created}")
     return why
+
+
+def fit_settings(cfg: SimConfig) -> dict:
+    """The region and MIIT settings a fit is made with, as stored beside it (YAML's form)."""
+    blocks = {b: getattr(cfg, b).model_dump(mode="json", exclude=skip) for b, skip in NOT_FIT_SETTINGS.items()}
+    return yaml.safe_load(yaml.safe_dump(blocks, sort_keys=False, allow_unicode=True))
 
 
 def set_by_hand(cfg: SimConfig, post: Posterior) -> list[str]:
@@ -271,6 +295,7 @@ class NationalBar:
     draws: np.ndarray  # (runs, years): merit of the last nominee admitted; -inf when nominees were short
     noise: np.ndarray  # (runs,): merit_noise_points of each run
     path: Path
+    created: str | None = None  # when the national fit holding it was made (a single-region fit records it)
 
     def __hash__(self) -> int:
         return id(self)
@@ -307,7 +332,9 @@ def national_bar(cfg: SimConfig) -> NationalBar | None:
         if cfg.miit.bar_file:
             raise InputError(f"miit.bar_file: {display(path)} does not exist")
         return None
-    bar = load_posterior(path).meta.get("merit_bar")
+    meta = load_posterior(path).meta
+    bar, created = meta.get("merit_bar"), meta.get("created")
+    created = None if created is None else str(created)
     if not isinstance(bar, dict):
         if cfg.miit.bar_file:
             raise InputError(f"miit.bar_file: {display(path)} holds no merit_bar (fit it with "
@@ -323,7 +350,8 @@ def national_bar(cfg: SimConfig) -> NationalBar | None:
                          f"fit made with this one (`python -m sim calibrate region=national {field}=...`)")
     try:
         draws = np.array(bar["draws"], dtype=float)
-        return NationalBar(tuple(int(y) for y in bar["years"]), draws, np.array(bar["noise"], dtype=float), path)
+        return NationalBar(tuple(int(y) for y in bar["years"]), draws, np.array(bar["noise"], dtype=float), path,
+                           created)
     except (KeyError, TypeError, ValueError):
         raise InputError(f"miit.bar_file: {display(path)}: merit_bar must hold years, draws and noise") from None
 

@@ -281,16 +281,20 @@ def write_config(out_dir: Path, cfg: SimConfig) -> None:
     write_text(Path(out_dir) / "config.yaml", config_text(cfg))
 
 
-def _first_difference(old, new, key: str = "") -> str:
+MISSING = object()  # a key one of two compared trees lacks
+
+
+def differences(old, new, key: str = ""):
+    """Each place two loaded YAML trees differ, in order: (dotted key, old value, new value), MISSING
+    where one of them lacks the key."""
     if isinstance(old, dict) and isinstance(new, dict):
         for k in list(old) + [k for k in new if k not in old]:
             if k not in old or k not in new:
-                return f"{key}{k}: {'only in the new config' if k in new else 'only in the saved one'}"
-            diff = _first_difference(old[k], new[k], f"{key}{k}.")
-            if diff:
-                return diff
-        return ""
-    return "" if old == new else f"{key.rstrip('.')}: {old!r} there, {new!r} now"
+                yield f"{key}{k}", old.get(k, MISSING), new.get(k, MISSING)
+            else:
+                yield from differences(old[k], new[k], f"{key}{k}.")
+    elif old != new:
+        yield key.rstrip("."), old, new
 
 
 def config_difference(run_dir: Path, cfg: SimConfig) -> str:
@@ -305,4 +309,8 @@ def config_difference(run_dir: Path, cfg: SimConfig) -> str:
     for k in NOT_RESULTS:
         saved.pop(k, None)
         new.pop(k, None)
-    return _first_difference(saved, new)
+    for key, old, now in differences(saved, new):
+        if MISSING in (old, now):
+            return f"{key}: {'only in the new config' if old is MISSING else 'only in the saved one'}"
+        return f"{key}: {old!r} there, {now!r} now"
+    return ""

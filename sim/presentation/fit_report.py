@@ -29,7 +29,8 @@ def write_fit_report(out: Path, cfg: SimConfig, fit, command: str, table: pd.Dat
     n = cfg.calibration.check_replications
     charts = [
         save(out, "fit_tiers.png", tiers_chart(cfg, quarterly, fit.targets, n)),
-        save(out, "fit_targets.png", targets_chart(table, cfg.region.label, cfg.outcomes.interval)),
+        save(out, "fit_targets.png", targets_chart(table, cfg.region.label, cfg.outcomes.interval,
+                                                   cfg.calibration.cutoff)),
         save(out, "parameters.png", parameters_chart(cfg, fit.posterior, ptable)),
     ]
     write_text(out / "report.md", _markdown(cfg, fit, command, table, ptable, check_s))
@@ -37,8 +38,9 @@ def write_fit_report(out: Path, cfg: SimConfig, fit, command: str, table: pd.Dat
 
 
 # ------------------------------------------------------------------------------------- charts
-def targets_chart(table: pd.DataFrame, region_label: str, interval: float) -> plt.Figure:
-    """Each figure: simulated / reported, median and interval, over the figure's tolerance band."""
+def targets_chart(table: pd.DataFrame, region_label: str, interval: float, cutoff=None) -> plt.Figure:
+    """Each figure: simulated / reported, median and interval, over the figure's tolerance band; a
+    backtest (``cutoff``) says so in its title, as the figures after its cut-off are forecasts."""
     t = table.iloc[::-1].reset_index(drop=True)
     fig, ax = plt.subplots(figsize=(9, 0.42 * len(t) + 1.8))
     used = set()
@@ -67,7 +69,8 @@ def targets_chart(table: pd.DataFrame, region_label: str, interval: float) -> pl
     ax.xaxis.set_minor_locator(mticker.NullLocator())
     ax.xaxis.set_major_formatter(mticker.FuncFormatter(lambda v, _: f"{v:g}"))
     ax.set_xlabel(f"simulated / reported (dot: median, line: {percent(interval)}% interval)")
-    ax.set_title(f"{region_label}: calibrated model against each reported figure", fontsize=10)
+    ax.set_title(f"{region_label}: " + (f"backtest fitted to the figures up to {cutoff}, against each reported figure"
+                                        if cutoff else "calibrated model against each reported figure"), fontsize=10)
     ax.grid(axis="x", alpha=0.3, which="both")
     fig.legend(*ax.get_legend_handles_labels(), fontsize=8, frameon=False, loc="lower center", ncol=4)
     fig.tight_layout(rect=(0, 0.35 / fig.get_figheight(), 1, 1))
