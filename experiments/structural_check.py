@@ -3,7 +3,8 @@
     python experiments/structural_check.py region=national miit=criteria_2022 region.sme_employee_cap=0
     python experiments/structural_check.py --bar-overrides miit=criteria_2022 -- region=chongqing miit=criteria_2022
 
-Runs ``--replications`` posterior-predictive runs of the installed calibration (configs/calibrated/)
+Runs ``--replications`` posterior-predictive runs of the installed calibration (configs/calibrated/,
+or ``calibration.file=``)
 with the given config overrides, exactly as a fit's check makes them (``sim.calibration.check``),
 and prints each reported figure's median, 90% interval, whether it is within tolerance and inside
 the interval, and the fit's own distance per run (``sim.calibration.distance``) over the fitted
@@ -62,7 +63,7 @@ def main() -> int:
             bar = national_bar(args.bar_overrides, args.replications, args.processes, Path(tmp) / "national.yaml")
             overrides = [*overrides, f"miit.bar_file={bar}"]
         cfg = compose_job(translate(overrides))
-        pf = post_mod.default_file(cfg.region.name)
+        pf = post_mod.calibration_file(cfg)  # the installed one, or calibration.file=
         q, _ = check.predictive(cfg, pf, args.replications, args.processes, cfg.calibration.scale, progress=False)
     targets = build_targets(cfg)
     table = check.target_table(targets, q, cfg.outcomes.interval)

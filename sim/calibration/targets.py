@@ -20,7 +20,7 @@ import pandas as pd
 
 from sim.core.errors import InputError
 from sim.core.figures import figures_for, load_reported_figures
-from sim.core.outcomes import RENEWED_FIRST, TIER_COLUMN, column_of
+from sim.core.outcomes import FIGURE_COLUMN, RENEWED_FIRST, column_of
 from sim.model.model import AREA_STOCKS
 from sim.model.units import QUARTERS_PER_YEAR
 from sim.core.paths import resolve_path
@@ -43,11 +43,11 @@ def model_reading(tier: str, kind: str, date: pd.Timestamp, area: str | None = N
             return None, f"no model reading of {area or ''} {tier} review passes (only MIIT's little-giant batches)"
         return (FIRST_RENEWED, f"{FIRST_RENEWED} in {date.year} / {FLOW_COLUMN['T3']} in {date.year - validity}")
     if area is not None:
-        col = TIER_COLUMN.get(tier)
+        col = FIGURE_COLUMN.get(tier)
         col = f"{col}__{area}" if kind == "stock" and col in AREA_STOCKS else None
         return (col, f"{col} at end of {date.year}Q{q}") if col else (None, f"no model reading of {area} {tier} {kind}")
     if kind == "stock":
-        col = TIER_COLUMN.get(tier)
+        col = FIGURE_COLUMN.get(tier)
         return (col, f"{col} at end of {date.year}Q{q}") if col else (None, f"no model stock for {tier}")
     start = pd.Period(f"{date.year}Q{q}", freq="Q") - 3
     if tier in NET_FLOW_COLUMN:

@@ -40,6 +40,9 @@ _ALL = [
     Indicator("n_T1plus", "Innovative SMEs (T1 and above)", "firms", "stock", "innovative SMEs (T1 and above)"),
     Indicator("n_T2plus", "SRDI SMEs (T2 and above)", "firms", "stock", "SRDI SMEs (T2 and above)"),
     Indicator("n_T3", "Little giants (T3)", "firms", "stock", "little giants (T3)"),
+    # what MIIT's published counts are: its batches less titles lost at review (failed holders included)
+    Indicator("n_T3_titles", "Little-giant titles as MIIT counts them (failed holders until review)", "titles",
+              "stock", "little-giant titles as MIIT counts them"),
     Indicator("n_high_tech", "High-tech enterprises", "firms", "stock", "high-tech enterprises"),
     Indicator("recognised_T3", "New little giants in the year", "firms", "flow"),
     Indicator("recognised_T2", "New SRDI SMEs in the year", "firms", "flow"),
@@ -70,9 +73,9 @@ _ALL = [
 INDICATORS: dict[str, Indicator] = {i.id: i for i in _ALL}
 
 # what each report shows, in order
-RUN_SUMMARY = ("n_firms", "n_T1plus", "n_T2plus", "n_T3", "n_high_tech", "recognised_T3", "t3_share_of_batch",
-               "recognised_T2", "lost_review", "review_pass_rate_T3", "review_pass_rate_T2", "failed", "spend_total",
-               "cum_spend_total")
+RUN_SUMMARY = ("n_firms", "n_T1plus", "n_T2plus", "n_T3", "n_T3_titles", "n_high_tech", "recognised_T3",
+               "t3_share_of_batch", "recognised_T2", "lost_review", "review_pass_rate_T3", "review_pass_rate_T2",
+               "failed", "spend_total", "cum_spend_total")
 # the national model's areas: these stocks, per area, join the summary (``<id>__<area>``)
 AREA_SUMMARY = ("n_T3", "n_T2plus")
 TIER_PANELS = ("n_firms", "n_T1plus", "n_T2plus", "n_T3")  # the run's tier chart, 2 x 2
@@ -89,6 +92,9 @@ GROUP_STOCKS = ("n_T3", "n_T2plus")
 
 # reported figures' tier (firms holding at least the tier, as officials count) -> model column
 TIER_COLUMN = {"ALL": "n_firms", "T1": "n_T1plus", "T2": "n_T2plus", "T3": "n_T3", "HTE": "n_high_tech"}
+# ... and the column a reported stock is read from: MIIT counts little giants as titles on its lists,
+# its batches less those lost at review (a holder that failed stays listed until its batch's review)
+FIGURE_COLUMN = TIER_COLUMN | {"T3": "n_T3_titles"}
 
 
 def area_indicator(base: str, area: str, label: str) -> Indicator:

@@ -17,7 +17,7 @@ import numpy as np
 from sim.model.draws import normal, normal_pair, uniform
 from sim.model.firms import ALIVE, EXIT_CAUSES, FAILED, GRADUATED, IN_POOL, LISTED, LISTED_FIRM, OUTGREW
 from sim.model.policies import chain_leaders, subsidies
-from sim.model.rules import N_TIERS
+from sim.model.rules import N_TIERS, T3
 from sim.model.units import QUARTER, QUARTERS_PER_YEAR, SQRT_QUARTER
 from sim.model.world import World
 
@@ -137,6 +137,10 @@ def exits(model: World) -> None:
             c[f"{name}_T{t}"] += int(tiers[t])
         c[name] += len(who)
     c["left"] += int((cause != FAILED).sum())
+    # MIIT's lists keep a failed little giant's title until its batch's review (counted as not passing)
+    failed = event[(kind == FAILED) & (f.tier[event] == T3)]
+    titles = np.stack([f.area[failed], f.title_expiry[failed]], 1).astype(np.int64)
+    model.failed_titles = np.concatenate([model.failed_titles, titles])
     for code in EXIT_CAUSES:
         f.remove(gone[cause == code], q, code)
 

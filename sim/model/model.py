@@ -52,7 +52,7 @@ COUNTERS = (
     + [f"{flow}_T{t}" for flow in TIER_FLOWS for t in range(rules.N_TIERS)]
 )
 # stocks and flows also reported per area in the national model, as ``<column>__<area>``
-AREA_STOCKS = ("n_firms", "n_T2plus", "n_T3")
+AREA_STOCKS = ("n_firms", "n_T2plus", "n_T3", "n_T3_titles")
 AREA_FLOWS = ("recognised_T3",)
 
 MAX_T2_SCORE = 100.0  # the SRDI score's full marks
@@ -105,6 +105,7 @@ class SMEModel(mesa.Model):
         self._n_live = self.firms.n
         self.counters: dict[str, float] = dict.fromkeys(self._counter_names(), 0)
         self.review_log: list[tuple[int, int, int, int, int]] = []  # (year, tier, cohort, due, renewed)
+        self.failed_titles = np.empty((0, 2), dtype=np.int64)  # (area, title expiry): see ``n_T3_titles``
         self.n_alive_start = self.firms.n_alive
         self._stocks = self._count_stocks()  # also the first quarter's alive_by_area
         self.datacollector = QuarterlyCollector(model_reporters=self._reporters())
@@ -254,10 +255,12 @@ class SMEModel(mesa.Model):
         firms alive in each area at the start of the next quarter (exits and entry are done)."""
         by_area, groups = self._counts()
         self.alive_by_area = by_area[:, :rules.N_TIERS].sum(axis=1)
-        stocks = _stocks_of(by_area.sum(axis=0))
+        on_list = self.failed_titles[self.failed_titles[:, 1] > self.quarter, 0]  # not yet reviewed
+        failed = np.bincount(on_list, minlength=len(self.areas))
+        stocks = _stocks_of(by_area.sum(axis=0), int(failed.sum()))
         if len(self.areas) > 1:
             for a, name in enumerate(self.areas):
-                own = _stocks_of(by_area[a])
+                own = _stocks_of(by_area[a], int(failed[a]))
                 stocks.update({f"{col}__{name}": own[col] for col in AREA_STOCKS})
         for g, name in enumerate([f"cl{k}" for k in range(len(self.region.clusters))] + ["linked", "unlinked"]):
             stocks[f"n_T2plus_{name}"], stocks[f"n_T3_{name}"] = int(groups[g, 0]), int(groups[g, 1])
@@ -286,14 +289,16 @@ class SMEModel(mesa.Model):
         return rep
 
 
-def _stocks_of(counts: np.ndarray) -> dict[str, int]:
+def _stocks_of(counts: np.ndarray, failed_titles: int) -> dict[str, int]:
     """Named stocks from one row of ``_stock_counts``: the pool, firms at each tier, holding at least
-    each tier, high-tech enterprises, suppliers of chain leaders."""
+    each tier, little-giant titles on MIIT's lists (the holders, and ``failed_titles`` of firms that
+    failed holding one, until their batch's review), high-tech enterprises, suppliers of chain leaders."""
     stocks = {"n_firms": int(counts[POOL])}
     for t in range(rules.N_TIERS):
         stocks[f"n_T{t}"] = int(counts[t])
     for t in range(1, rules.N_TIERS):
         stocks[f"n_T{t}plus"] = int(counts[t:rules.N_TIERS].sum())
+    stocks["n_T3_titles"] = stocks["n_T3"] + failed_titles
     stocks["n_high_tech"], stocks["n_linked"] = int(counts[HIGH_TECH]), int(counts[LINKED])
     return stocks
 

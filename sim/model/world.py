@@ -45,6 +45,7 @@ class World(Protocol):
     cluster_leaders: np.ndarray
     cluster_n_leaders: np.ndarray
     review_log: list[tuple[int, int, int, int, int]]
+    failed_titles: np.ndarray  # (area, title expiry) of each little giant that failed holding its title
 
     def split(self, total: float) -> np.ndarray: ...
 

@@ -115,7 +115,9 @@ def tiers_chart(cfg: SimConfig, quarterly: pd.DataFrame, targets: pd.DataFrame, 
     """The run chart (``run_charts.tier_counts_chart``) of the posterior-predictive runs, with
     figures held out of a backtest ringed."""
     ccfg = cfg.model_copy(update={"replications": n, "scenario": "calibrated baseline"})
-    fig = tier_counts_chart(ccfg, quarterly, title_suffix=" (posterior-predictive check)")
+    cutoff = cfg.calibration.cutoff
+    fig = tier_counts_chart(ccfg, quarterly, title_suffix=f" (backtest fitted to {cutoff})" if cutoff
+                            else " (posterior-predictive check)")
     held = targets[(targets["role"] == "held out") & (targets["kind"] == "stock")]
     if len(held):
         for ax, (col, _) in zip(fig.axes, PANELS):

@@ -13,12 +13,14 @@ import numpy as np
 import pandas as pd
 
 from sim.core.figures import region_figures
-from sim.core.outcomes import (INDICATORS, INSTRUMENT_LABELS, INSTRUMENTS, RENEWED_FIRST, TIER_COLUMN, TIER_PANELS,
-                               band, column_of, percent, quantile_levels)
+from sim.core.outcomes import (FIGURE_COLUMN, INDICATORS, INSTRUMENT_LABELS, INSTRUMENTS, RENEWED_FIRST, TIER_COLUMN,
+                               TIER_PANELS, band, column_of, percent, quantile_levels)
 from sim.core.schema import SimConfig
 from sim.presentation.style import ABSOLUTE, THOUSANDS, figure_legend, save
 
 PANELS = [(i, INDICATORS[i].label) for i in TIER_PANELS]
+# a panel's column -> the column its reported figures are read from, drawn dashed when it differs
+READ_FROM = {TIER_COLUMN[t]: FIGURE_COLUMN[t] for t in TIER_COLUMN}
 
 
 def _dates(df: pd.DataFrame) -> pd.DatetimeIndex:
@@ -72,6 +74,11 @@ def tier_counts_chart(cfg: SimConfig, quarterly: pd.DataFrame, title_suffix: str
         ax.plot(q["date"], q["median"], color="tab:blue", lw=1.8,
                 label=None if "line" in labelled else ("simulated median" if cfg.replications > 1 else "simulated"))
         labelled.add("line")
+        counted = READ_FROM.get(col, col)
+        if counted != col and counted in quarterly:
+            words = INDICATORS[counted].short
+            ax.plot(q["date"], _quantiles(quarterly, counted, cfg.outcomes.interval)["median"], color="tab:blue",
+                    lw=1.2, ls="--", label=f"{words[:1].upper()}{words[1:]} (dashed)")
         _plot_reported(ax, figs, col, labelled)
         ax.set_title(title)
         ax.set_ylabel("firms")

@@ -46,7 +46,9 @@ def summary_markdown(table: pd.DataFrame, cfg: SimConfig, params: pd.DataFrame |
         lines.append(f"| {ind.label} | " + " | ".join(cells) + " |")
     lines += ["", "Tiers count firms holding at least that tier, as officials report them "
               "(SRDI SMEs include little giants). Money in million yuan. Little giants are won in MIIT's "
-              f"national batch ({_batch_note(cfg, params)}); review pass rates are shares of the titles due.", ""]
+              f"national batch ({_batch_note(cfg, params)}); MIIT counts titles, its batches less those lost "
+              "at review (a little giant that failed stays counted until its batch's review); review pass "
+              "rates are shares of the titles due.", ""]
     return "\n".join(lines)
 
 
