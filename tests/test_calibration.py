@@ -85,12 +85,13 @@ def test_figures_are_read_at_quarter_end_summed_or_netted(tmp_path):
     q["n_firms"] = np.arange(len(q)) * 10.0
     q["n_high_tech"] = np.arange(len(q)) * 1.0
     q["n_T2plus"] = 5.0
-    q["n_T3"] = 7.0
+    q["n_T3_titles"] = 7.0  # little giants as MIIT counts them: the column reported T3 stocks are read from
     vals = dict(zip(t.index, read_values(q, t.reset_index(), scale=0.5)))
     assert vals["s_all_2020"] == (4 * 2 + 3) * 10 / 0.5  # end of 2020Q4 is step 11
     assert vals["s_hte_2023"] == (4 * 5 + 2) / 0.5  # a September date is read at 2023Q3's end
     assert vals["s_all_flow_2023"] == 4 * 10 / 0.5  # net rise over the four quarters
     assert t.loc["s_t3_2023", "role"] == "validate" and t.loc["s_t2_2023", "role"] == "fitted"
+    assert vals["s_t3_2023"] == 7.0 / 0.5 and t.loc["s_t3_2023", "model_reading"].startswith("n_T3_titles ")
     assert "summed" not in t.loc["s_all_flow_2023", "model_reading"]
 
 
@@ -108,7 +109,7 @@ def test_a_review_pass_share_is_the_batchs_first_renewals_over_its_titles_never_
     q["recognised_T3"] = np.where((q["year"] == 2020) & (q["quarter"] == 3), 40.0, 0.0)
     q["recognised_T3"] += np.where((q["year"] == 2023) & (q["quarter"] == 3), 99.0, 0.0)  # a later batch: not the base
     q["renewed_first_T3"] = np.where((q["year"] == 2023) & (q["quarter"] == 3), 30.0, 0.0)
-    q["n_T3"] = 50.0
+    q["n_T3_titles"] = 50.0
     vals = dict(zip(t.index, read_values(q, t.reset_index(), scale=0.5)))
     assert vals["pass_2023"] == 30.0 / 40.0 and vals["t3_2023"] == 100.0
 
