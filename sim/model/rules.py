@@ -137,31 +137,35 @@ class Criteria:
             out[out] = self.t2_score(f, idx[out], step) >= line
         return out
 
-    def t3_eligible(self, f: FirmPopulation, idx: np.ndarray, step: int, shift: float | np.ndarray = 0.0,
-                    review: bool = False) -> np.ndarray:
-        """All little-giant hard criteria in force in the step's year (MIIT's revenue band and growth
-        floor; at ``review`` the growth test is waived in the years MIIT's notice says); ``shift``
-        (expert noise, in points) tightens them."""
+    def t3_tests(self, f: FirmPopulation, idx: np.ndarray, step: int, shift: float | np.ndarray = 0.0,
+                 review: bool = False) -> dict[str, np.ndarray]:
+        """Each little-giant hard criterion in force in the step's year, by name (MIIT's revenue band
+        and growth floor; at ``review`` the growth test is waived in the years MIIT's notice says);
+        ``shift`` (expert noise, in points) tightens them. Named, so a review's losses can be told apart."""
         year = self.start_year + step // QUARTERS
         rev = f.rev_y1[idx]
         rd_need = np.where(rev >= 100.0, 0.03, np.where(rev >= 50.0, 0.06, np.inf)) + self.shift.rd * shift
         growth_ok = (f.growth_two_year_avg(idx) >= self.miit.min_growth_in(year) + self.shift.growth * shift)
         if review and year in self.miit.review_growth_waived:
             growth_ok = np.ones(len(idx), dtype=bool)
-        return (
-            (f.age_years(idx, step) >= 3.0)
-            & (f.main_share[idx] >= T3_MIN_MAIN_SHARE)
-            & growth_ok
-            & (rev >= self.miit.min_revenue_in(year))
-            & (rev <= self.miit.max_revenue_in(year))
-            & (f.debt_ratio(idx) <= 0.70)
-            & (f.niche_share(idx) >= 0.10 + self.shift.niche * shift)
-            & (f.rd_int_y1[idx] >= rd_need)
-            & (f.rd_int_y2[idx] >= rd_need)
-            & f.rd_institution[idx]
-            & (f.ip[idx] >= T3_MIN_IP)
-            & f.is_sme(idx)
-        )
+        return {
+            "years_in_niche": f.age_years(idx, step) >= 3.0,
+            "main_business_share": f.main_share[idx] >= T3_MIN_MAIN_SHARE,
+            "growth": growth_ok,
+            "revenue_floor": rev >= self.miit.min_revenue_in(year),
+            "revenue_band_top": rev <= self.miit.max_revenue_in(year),
+            "debt_ratio": f.debt_ratio(idx) <= 0.70,
+            "niche_share": f.niche_share(idx) >= 0.10 + self.shift.niche * shift,
+            "rd_intensity": (f.rd_int_y1[idx] >= rd_need) & (f.rd_int_y2[idx] >= rd_need),
+            "rd_institution": f.rd_institution[idx],
+            "class_one_ip": f.ip[idx] >= T3_MIN_IP,
+            "sme_size": f.is_sme(idx),
+        }
+
+    def t3_eligible(self, f: FirmPopulation, idx: np.ndarray, step: int, shift: float | np.ndarray = 0.0,
+                    review: bool = False) -> np.ndarray:
+        """All little-giant hard criteria (``t3_tests``) met."""
+        return np.logical_and.reduce(list(self.t3_tests(f, idx, step, shift, review).values()))
 
     def eligible_for(self, tier: int, f: FirmPopulation, idx: np.ndarray, step: int,
                      shift: float | np.ndarray) -> np.ndarray:
