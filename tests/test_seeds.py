@@ -109,6 +109,21 @@ def test_quotes_are_verbatim_in_the_seeds(figures):
         assert row.quote in text, (row.id, row.quote)
 
 
+def test_a_sampled_run_charts_reported_counts_scaled_to_its_sample():
+    """A run on a tenth of the region's firms compares its counts with a tenth of each reported
+    count; shares (review pass rates) stay as reported."""
+    from sim.commands.run import compose_job
+    from sim.core.figures import region_figures
+
+    full = region_figures(compose_job(["region=national"]))
+    tenth = region_figures(compose_job(["region=national", "region.population_scale=0.1"]))
+    counts = full["kind"] != "review_pass"
+    assert counts.any() and (~counts).any()
+    assert (tenth.loc[counts, "value"] == 0.1 * full.loc[counts, "value"]).all()
+    assert (tenth.loc[~counts, "value"] == full.loc[~counts, "value"]).all()
+    assert full.attrs["scale"] == 1.0 and tenth.attrs["scale"] == 0.1
+
+
 def test_figures_for_filters_and_rejects_unknowns(figures):
     cal = figures_for(figures, "chongqing", ("calibrate",))
     assert len(cal) > 0 and set(cal.region) == {"chongqing"} and set(cal.use) == {"calibrate"}

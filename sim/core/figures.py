@@ -300,5 +300,12 @@ def figures_for(
 
 
 def region_figures(cfg: SimConfig) -> pd.DataFrame:
-    """A run's region's rows of its configured reported-figures file."""
-    return figures_for(load_reported_figures(resolve_path(cfg.reported_figures)), cfg.region.name)
+    """A run's region's rows of its configured reported-figures file, counts scaled to the share of
+    the region's firms the run simulates (``region.population_scale``): a quick look at a sample is
+    compared like with like. ``attrs["scale"]`` says by how much."""
+    figs = figures_for(load_reported_figures(resolve_path(cfg.reported_figures)), cfg.region.name)
+    scale = cfg.region.population_scale
+    counts = figs["kind"] != "review_pass"  # every other kind is a number of firms or titles
+    figs.loc[counts, "value"] = figs.loc[counts, "value"] * scale
+    figs.attrs["scale"] = scale
+    return figs

@@ -47,6 +47,12 @@ def reported_stocks(cfg: SimConfig) -> pd.DataFrame:
     return figs[(figs["kind"].isin(["stock", "target"])) & figs["tier"].isin(TIER_COLUMN)]
 
 
+def scaled_note(figs: pd.DataFrame) -> str:
+    """What a legend adds when reported counts were scaled to a sample of the region (``region_figures``)."""
+    scale = figs.attrs.get("scale", 1.0)
+    return "" if scale == 1.0 else f", × {scale:g} as simulated"
+
+
 def _plot_reported(ax, figs: pd.DataFrame, col: str, labelled: set) -> None:
     sub = figs[figs["tier"].map(TIER_COLUMN) == col]
     for _, r in sub.iterrows():
@@ -56,6 +62,7 @@ def _plot_reported(ax, figs: pd.DataFrame, col: str, labelled: set) -> None:
         else:
             style = dict(marker="o", color="black", ms=5, ls="none", capsize=3)
             label = "reported (bar = tolerance)" if r["use"] != "context" else "reported, context"
+        label += scaled_note(figs)
         err = r["value"] * r["tolerance"] if r["kind"] != "target" else None
         ax.errorbar([r["date"]], [r["value"]], yerr=err, label=None if label in labelled else label, **style)
         labelled.add(label)
@@ -88,8 +95,10 @@ def tier_counts_chart(cfg: SimConfig, quarterly: pd.DataFrame, title_suffix: str
         ax.xaxis.set_major_formatter(mdates.DateFormatter("%Y"))
         ax.grid(alpha=0.3)
     figure_legend(fig, axes.flat, ncol=4)
+    sample = cfg.region.population_scale
     fig.suptitle(f"{cfg.region.label} — {cfg.scenario}{title_suffix}: firms by tier, "
-                 f"{cfg.start_year}–{cfg.end_year} (end of quarter)", fontsize=11)
+                 f"{cfg.start_year}–{cfg.end_year} (end of quarter)"
+                 + (f"; simulated on {sample:.0%} of its firms" if sample != 1.0 else ""), fontsize=11)
     fig.tight_layout(rect=(0, 0.05, 1, 0.96))
     return fig
 
@@ -197,7 +206,7 @@ def _mark_reported_flows(cfg: SimConfig, axes) -> None:
         if ax is None:
             continue
         # the pool's reported "new firms" is read as its net growth (see seeds/), not gross entry
-        label = "reported net growth of the pool" if r["tier"] == "ALL" else "reported new titles"
+        label = ("reported net growth of the pool" if r["tier"] == "ALL" else "reported new titles") + scaled_note(figs)
         ax.errorbar([r["date"].year], [r["value"]], yerr=r["value"] * r["tolerance"], fmt="o", color="black",
                     capsize=3, ms=4, label=f"{label} (bar = tolerance)")
 

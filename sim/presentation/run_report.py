@@ -49,6 +49,11 @@ def summary_markdown(table: pd.DataFrame, cfg: SimConfig, params: pd.DataFrame |
               f"national batch ({_batch_note(cfg, params)}); MIIT counts titles, its batches less those lost "
               "at review (a little giant that failed stays counted until its batch's review); review pass "
               "rates are shares of the titles due.", ""]
+    scale = cfg.region.population_scale
+    if scale != 1.0:
+        lines += [f"Simulated on {scale:.0%} of the region's firms (region.population_scale={scale:g}): counts and "
+                  f"money are of that sample, about {1 / scale:.3g} times smaller than the region's; the charts "
+                  "scale the reported figures to it.", ""]
     return "\n".join(lines)
 
 
