@@ -237,3 +237,22 @@ def test_a_little_giant_that_fails_stays_on_miits_list_until_its_batchs_review()
         assert m._stocks["n_T3_titles"] == m._stocks["n_T3"] + listed, q
         most = max(most, listed)
     assert most >= 3 and (failed & (f.title_expiry[: f.n] <= q)).sum() >= 1  # some reached their review
+
+
+def test_srdi_lists_before_the_scale_up_year_are_kept_for_the_strongest():
+    """Before ``calendar.t2_scale_up_year`` the SRDI pass line is t2_line_before_scale_up points
+    higher: no title under a line no firm reaches, the lists after it untouched in form, and at 0
+    points the run is the one without a scale-up year."""
+    def t2_granted(*overrides):
+        df = run_one(chongqing("end_year=2022", "outcomes.report_years=[2022]", *overrides), 3)
+        by_year = df.groupby("year")["recognised_T2"].sum()
+        return by_year.loc[2018:2020].sum(), by_year.loc[2021:2022].sum(), df
+    before, after, plain = t2_granted()
+    assert before > 0 and after > 0
+    none_before, after_high, _ = t2_granted("region.calendar.t2_scale_up_year=2021",
+                                            "uncertainties.t2_line_before_scale_up=40")
+    assert none_before == 0 and after_high > 0
+    fewer, _, _ = t2_granted("region.calendar.t2_scale_up_year=2021", "uncertainties.t2_line_before_scale_up=10")
+    assert 0 < fewer < before
+    _, _, same = t2_granted("region.calendar.t2_scale_up_year=2021", "uncertainties.t2_line_before_scale_up=0")
+    assert same.equals(plain)

@@ -240,6 +240,9 @@ class Uncertainties(Block):
     entrant_size_ratio: Annotated[float, Field(gt=0.0, le=5.0)] = 1.0
     apply_t1: Share = 0.25  # quarterly chance an eligible firm applies for T1
     apply_t2: Share = 0.45  # chance an eligible T1 firm applies in a yearly T2 batch
+    # points added to the SRDI pass line before provinces scaled up their lists (calendar.
+    # t2_scale_up_year): the early lists were small and kept for the strongest firms
+    t2_line_before_scale_up: Annotated[float, Field(ge=0.0, le=40.0)] = 0.0
     apply_t3: Share = 0.45  # chance an eligible SRDI firm is nominated for MIIT's national batch
     accept_t2: Share = 0.75  # chance an eligible applicant passes municipal expert review
     review_noise_points: Annotated[float, Field(ge=0.0, le=30.0)] = 6.0  # expert noise at review (points)
@@ -435,6 +438,9 @@ class Calendar(Block):
     t1_start_year: Year = 2022  # innovative-SME tier formalised Aug 2022; continuous thereafter
     t1_start_quarter: Annotated[int, Field(ge=1, le=4)] = 3
     t2_batch_quarter: Annotated[int, Field(ge=1, le=4)] = 4
+    # from this year provinces run their SRDI lists at full scale (null: always); before it, the
+    # SRDI pass line is uncertainties.t2_line_before_scale_up points higher
+    t2_scale_up_year: Year | None = None
     t3_first_year: Year = 2019  # 1st national batch of little giants
     t3_batch_quarter: Annotated[int, Field(ge=1, le=4)] = 3
 

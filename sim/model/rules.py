@@ -225,6 +225,11 @@ class RecognitionCalendar:
     def t2_batch(self, step: int) -> bool:
         return self.year_quarter(step)[1] == self.cal.t2_batch_quarter
 
+    def t2_full_scale(self, step: int) -> bool:
+        """Whether provinces run their SRDI lists at full scale (from ``t2_scale_up_year``, if set)."""
+        year = self.cal.t2_scale_up_year
+        return year is None or self.year_quarter(step)[0] >= year
+
     def t3_batch(self, step: int) -> bool:
         y, q = self.year_quarter(step)
         return y >= self.cal.t3_first_year and q == self.cal.t3_batch_quarter

@@ -149,7 +149,8 @@ def recognise(model: World) -> None:
         _municipal_round(model, rules.T1, [rules.T0], unc.apply_t1, 1.0)
     if cal.t2_batch(q):
         below = [rules.T1] if cal.t1_required_for_t2(q) else [rules.T0, rules.T1]
-        _municipal_round(model, rules.T2, below, unc.apply_t2, unc.accept_t2)
+        selective = 0.0 if cal.t2_full_scale(q) else unc.t2_line_before_scale_up
+        _municipal_round(model, rules.T2, below, unc.apply_t2, unc.accept_t2, selective)
     if model.miit.batch_due(q):
         _national_batch(model)
 
@@ -166,14 +167,16 @@ def _applicants(model: World, tier: int, from_tiers: list[int], p_apply: np.ndar
     return _candidates(model.live, f.cols, open_to, keys, p_apply, p_accept, (q, tier))
 
 
-def _municipal_round(model: World, tier: int, from_tiers: list[int], p_apply: float, p_accept: float) -> None:
-    """A city's T1 or T2 round: applicants meeting the criteria at the city's pass line are granted;
-    where 免申即享 runs, every eligible firm is considered without applying."""
+def _municipal_round(model: World, tier: int, from_tiers: list[int], p_apply: float, p_accept: float,
+                     extra_points: float = 0.0) -> None:
+    """A city's T1 or T2 round: applicants meeting the criteria at the city's pass line (plus
+    ``extra_points``: SRDI lists before their scale-up) are granted; where 免申即享 runs, every
+    eligible firm is considered without applying."""
     f, lv = model.firms, model.levers
     auto = lv.of("review.auto_recognition") > 0.0
     apply = np.where(auto, 1.0, p_apply)
     cand = _applicants(model, tier, from_tiers, apply, p_accept)
-    ok = model.criteria.eligible_for(tier, f, cand, model.quarter, municipal_shift(model)[f.area[cand]])
+    ok = model.criteria.eligible_for(tier, f, cand, model.quarter, municipal_shift(model)[f.area[cand]] + extra_points)
     new = cand[ok]
     _award(model, new, tier)
     book_admin(model, model.cfg.behaviour.admin.auto_recognition_per_title, areas_of(model, new) * auto)
