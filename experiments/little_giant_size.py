@@ -25,25 +25,25 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from sim.calibration.check import scaled_region  # noqa: E402
+from sim.calibration.check import predictive_jobs  # noqa: E402
 from sim.commands.calibrate import translate  # noqa: E402
 from sim.commands.run import compose_job  # noqa: E402
-from sim.core.schema import Calibration  # noqa: E402
 from sim.experiment import posterior as post_mod  # noqa: E402
-from sim.experiment.runner import replication_seeds  # noqa: E402
 from sim.model.model import SMEModel  # noqa: E402
 from sim.model.rules import T3  # noqa: E402
+from sim.model.units import QUARTERS_PER_YEAR  # noqa: E402
 
 REPORTED_MEAN = 3.7e6 / 8997  # M yuan: 3.7 trillion yuan over the 8,997 little giants, 2021 revenue
 REPORTED_GROWTH = 0.315
-BATCH4_STEP = (2022 - 2018) * 4 + 2  # 2022 Q3: the 4th batch granted
+BATCH4_YEAR = 2022
 
 
 def holders_2021(cfg, seed) -> tuple[float, float, float]:
     """Mean and median 2021 revenue (M yuan) of the firms holding the title after the 4th batch,
     and their summed revenue's growth 2020 -> 2021."""
     model = SMEModel(cfg, seed)
-    while model.quarter <= BATCH4_STEP:
+    batch_step = (BATCH4_YEAR - cfg.start_year) * QUARTERS_PER_YEAR + cfg.region.calendar.t3_batch_quarter - 1
+    while model.quarter <= batch_step:
         model.step()
     f, live = model.firms, model.live
     t3 = live[f.tier[live] == T3]
@@ -57,13 +57,8 @@ def main() -> int:
     args, overrides = ap.parse_known_args()
     cfg = compose_job(translate(["region=national", *overrides]))
     pf = post_mod.calibration_file(cfg)
-    run_cfg = cfg.model_copy(update={"replications": args.replications,
-                                     "calibration": Calibration(use="posterior", file=str(pf))})
-    seeds = replication_seeds(cfg.seed, args.replications)
-    cfgs, _ = post_mod.replication_parameters(run_cfg, seeds)
-    scale = cfg.calibration.scale
-    rows = np.array([holders_2021(c.model_copy(update={"region": scaled_region(c.region, scale)}), s)
-                     for c, s in zip(cfgs, seeds)])
+    jobs, _ = predictive_jobs(cfg, pf, args.replications, cfg.calibration.scale)
+    rows = np.array([holders_2021(c, s) for c, s in jobs])
     mean, median, growth = np.median(rows, axis=0)
     lo, hi = np.quantile(rows[:, 0], [0.05, 0.95])
     print(f"{' '.join(overrides) or '(defaults)'}: {args.replications} national runs of {pf.name}")

@@ -32,8 +32,7 @@ from sim.commands.calibrate import translate  # noqa: E402
 from sim.commands.run import compose_job  # noqa: E402
 from sim.experiment import posterior as post_mod  # noqa: E402
 from sim.model import rules  # noqa: E402
-
-QUARTERS = 4
+from sim.model.units import QUARTERS_PER_YEAR  # noqa: E402
 
 
 def record_reviews(tally: dict) -> None:
@@ -43,10 +42,10 @@ def record_reviews(tally: dict) -> None:
     def recording(self, f, idx, step, shift=0.0, review=False):
         keep = plain(self, f, idx, step, shift, review)
         if review and len(idx):
-            year = self.start_year + step // QUARTERS
+            year = self.start_year + step // QUARTERS_PER_YEAR
             tests = self.t3_tests(f, idx, step, shift, review)
             misses = np.column_stack([~v for v in tests.values()])
-            first = f.t3_cohort[idx] == year - 3
+            first = f.t3_cohort[idx] == year - self.miit.validity_years  # the batch's first review
             for scope, mask in (("all", np.ones(len(idx), bool)), ("first", first)):
                 t = tally[(year, scope)]
                 t["due"] += int(mask.sum())

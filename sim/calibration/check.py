@@ -38,10 +38,10 @@ def _one(args):
     return run_one(cfg_k, ss)
 
 
-def predictive(cfg: SimConfig, post_file: Path, n: int, processes: int, scale: float,
-               progress: bool = True) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """``n`` replications of ``cfg`` drawing from the posterior file, as `sim run` would (on the
-    scaled region when ``scale`` < 1, counts scaled back up). Returns (quarterly, parameters)."""
+def predictive_jobs(cfg: SimConfig, post_file: Path, n: int, scale: float
+                    ) -> tuple[list[tuple[SimConfig, np.random.SeedSequence]], pd.DataFrame]:
+    """The (config, seed) of each of ``n`` posterior-predictive replications, posterior draw k for
+    replication k as `sim run` draws them, on the region scaled to ``scale``; and the draws."""
     run_cfg = cfg.model_copy(update={
         "replications": n, "progress": False,
         "calibration": Calibration(use="posterior", file=str(post_file)),
@@ -50,7 +50,14 @@ def predictive(cfg: SimConfig, post_file: Path, n: int, processes: int, scale: f
     cfgs, params = post_mod.replication_parameters(run_cfg, seeds)
     if scale != 1.0:
         cfgs = [c.model_copy(update={"region": scaled_region(c.region, scale)}) for c in cfgs]
-    jobs = list(zip(cfgs, seeds))
+    return list(zip(cfgs, seeds)), params
+
+
+def predictive(cfg: SimConfig, post_file: Path, n: int, processes: int, scale: float,
+               progress: bool = True) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """``n`` replications of ``cfg`` drawing from the posterior file, as `sim run` would (on the
+    scaled region when ``scale`` < 1, counts scaled back up). Returns (quarterly, parameters)."""
+    jobs, params = predictive_jobs(cfg, post_file, n, scale)
     bar = dict(total=n, desc="posterior-predictive check", unit="run", disable=not progress, leave=False)
     if processes > 1:
         with get_context("fork").Pool(min(processes, n)) as pool:
