@@ -47,6 +47,13 @@ def reported_stocks(cfg: SimConfig) -> pd.DataFrame:
     return figs[(figs["kind"].isin(["stock", "target"])) & figs["tier"].isin(TIER_COLUMN)]
 
 
+def sample_note(cfg: SimConfig) -> str:
+    """What a chart title adds when the run simulates a sample of the region's firms: its counts
+    and money are of that sample."""
+    scale = cfg.region.population_scale
+    return "" if scale == 1.0 else f"; simulated on {scale:.0%} of its firms"
+
+
 def scaled_note(figs: pd.DataFrame) -> str:
     """What a legend adds when reported counts were scaled to a sample of the region (``region_figures``)."""
     scale = figs.attrs.get("scale", 1.0)
@@ -95,10 +102,8 @@ def tier_counts_chart(cfg: SimConfig, quarterly: pd.DataFrame, title_suffix: str
         ax.xaxis.set_major_formatter(mdates.DateFormatter("%Y"))
         ax.grid(alpha=0.3)
     figure_legend(fig, axes.flat, ncol=4)
-    sample = cfg.region.population_scale
     fig.suptitle(f"{cfg.region.label} — {cfg.scenario}{title_suffix}: firms by tier, "
-                 f"{cfg.start_year}–{cfg.end_year} (end of quarter)"
-                 + (f"; simulated on {sample:.0%} of its firms" if sample != 1.0 else ""), fontsize=11)
+                 f"{cfg.start_year}–{cfg.end_year} (end of quarter){sample_note(cfg)}", fontsize=11)
     fig.tight_layout(rect=(0, 0.05, 1, 0.96))
     return fig
 
@@ -150,7 +155,7 @@ def flows_chart(cfg: SimConfig, year_df: pd.DataFrame) -> plt.Figure:
         handles, labels = handles + rate, labels + [r.get_label() for r in rate]
         ax.legend(handles, labels, fontsize=7, frameon=False, loc="upper center", bbox_to_anchor=(0.5, -0.08), ncol=2)
     note = "median across replications" if cfg.replications > 1 else "one replication"
-    fig.suptitle(f"{cfg.region.label} — {cfg.scenario}: yearly flows by cause ({note})", fontsize=11)
+    fig.suptitle(f"{cfg.region.label} — {cfg.scenario}: yearly flows by cause ({note}){sample_note(cfg)}", fontsize=11)
     fig.tight_layout(rect=(0, 0, 1, 0.94))
     return fig
 
@@ -227,7 +232,7 @@ def fiscal_chart(cfg: SimConfig, year_df: pd.DataFrame) -> plt.Figure:
         ax.axhline(budget, color="tab:red", ls="--", lw=1, label=f"annual budget {budget:,.0f}")
     ax.set_ylabel("million yuan per year")
     ax.yaxis.set_major_formatter(THOUSANDS)
-    ax.set_title(f"{cfg.region.label} — {cfg.scenario}: fiscal cost by instrument\n"
+    ax.set_title(f"{cfg.region.label} — {cfg.scenario}: fiscal cost by instrument{sample_note(cfg)}\n"
                  f"total {cfg.start_year}–{cfg.end_year}: {m:,.0f} M yuan{rng}", fontsize=10)
     ax.legend(frameon=False, fontsize=8)
     ax.grid(axis="y", alpha=0.3)
