@@ -23,6 +23,8 @@ import yaml
 from sim.analysis.paired import build, cost_per_extra
 from sim.presentation.comparison_report import write_comparison
 from sim.core.errors import InputError
+from sim.core.outcomes import fmt
+from sim.presentation.cells import cell
 from sim.experiment.store import write_complete
 
 YEARS = [2020, 2021]
@@ -199,3 +201,11 @@ def test_bad_year_and_baseline_are_one_line_errors(sweep):
         build(sweep, year=2030)
     with pytest.raises(InputError, match=r"--baseline 'nope': no such job; allowed are 0_baseline, 1_finance_boost"):
         build(sweep, baseline="nope")
+
+
+def test_levels_of_firms_are_whole_numbers_and_differences_keep_their_decimal():
+    """A median of counts between two replications is not a count with a fraction: levels of firms or
+    titles are shown whole; a paired difference of +0.5 little giants is a result and stays."""
+    assert fmt(81.04, unit="firms") == "81" and fmt(73.8, unit="titles") == "74" and fmt(7.25) == "7.2"
+    assert cell({"value": 81.0, "low": 73.8, "high": 88.2, "unit": "firms"}) == "81 [74–88]"
+    assert cell({"value": 0.5, "low": -1.0, "high": 1.5, "unit": "firms"}, signed=True) == "+0.5 [−1.0 to +1.5]"

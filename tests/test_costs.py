@@ -11,7 +11,7 @@ import pytest
 
 from sim.commands.run import compose_job
 from sim.core.outcomes import BUDGETED
-from sim.experiment.runner import run_equal_cost, run_replications
+from sim.experiment.runner import region_budget, run_equal_cost, run_replications
 from sim.model.model import SMEModel
 from sim.model.policies import loans
 
@@ -102,3 +102,16 @@ def test_packages_at_equal_cost_spend_the_same_within_one_percent():
         totals[s] = float(spent.median())
     a, b = totals.values()
     assert abs(a - b) <= 0.01 * max(a, b), totals
+
+
+def test_the_region_budget_is_each_areas_envelope_at_the_regions_scale():
+    """The budget the fiscal chart draws and equal-cost fills is what the model's governments hold:
+    the package's envelope in the adopting area, the status quo's elsewhere, x the region's scales."""
+    base = ["region=national", "region.population_scale=0.1", "policy.subsidies.annual_budget=1000"]
+    cfg = compose_job(base)
+    scale = cfg.region.budget_scale * cfg.region.population_scale
+    shares = np.array(cfg.area_shares())
+    focus = np.arange(len(shares)) == cfg.region.focus_area
+    assert region_budget(cfg) == pytest.approx((1000 * shares[focus].sum() + 640 * shares[~focus].sum()) * scale)
+    assert region_budget(compose_job([*base, "policy.adopted_by=nationwide"])) == pytest.approx(1000 * scale)
+    assert region_budget(compose_job([*base, "status_quo.subsidies.annual_budget=null"])) is None

@@ -132,14 +132,17 @@ def percent(interval: float) -> int:
 
 
 # ------------------------------------------------------------------------------------- numbers
+COUNTED = ("firms", "titles")  # units whose levels are whole numbers: "81 [74–88]", not "81.0 [73.8–88.2]"
+
+
 def fmt(x: float | None, missing: str = "n/a", small: str = ",.1f", unit: str = "") -> str:
-    """A count or an amount as tables show it: whole numbers from 100 up, else ``small``; a share
-    (``unit="share"``) as a percentage."""
+    """A count or an amount as tables show it: whole numbers from 100 up, else ``small``; a level of
+    firms or titles (``unit`` in COUNTED) always whole; a share (``unit="share"``) as a percentage."""
     if x is None or not np.isfinite(x):
         return missing
     if unit == "share":
         return f"{x:.0%}"
-    return f"{x:,.0f}" if abs(x) >= 100 else format(x, small)
+    return f"{x:,.0f}" if abs(x) >= 100 or unit in COUNTED else format(x, small)
 
 
 def fmt_signed(x: float | None) -> str:

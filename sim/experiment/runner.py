@@ -24,8 +24,7 @@ from sim.core.schema import SimConfig
 from sim.experiment.posterior import replication_parameters, resolve, set_by_hand, staleness
 from sim.model.levers import Levers, fiscal_deltas
 from sim.model.model import SMEModel
-
-QUARTERS = 4
+from sim.model.units import QUARTERS_PER_YEAR
 
 log = logging.getLogger("sim")
 
@@ -96,23 +95,34 @@ def run_equal_cost(cfg: SimConfig, progress: bool | None = None) -> tuple[pd.Dat
     scale = 1.0
     for _ in range(MAX_DOUBLINGS + 1):
         policy = cfg.policy.model_copy(update={"subsidies": subsidies, "fiscal_scale": scale})
-        run = run_replications(cfg.model_copy(update={"policy": policy}), progress)
-        if _binds(cfg, run, envelope):
+        scaled_cfg = cfg.model_copy(update={"policy": policy})
+        run = run_replications(scaled_cfg, progress)
+        if _binds(scaled_cfg, run):
             return run, {"fiscal_scale": scale, "binding": True, "envelope": envelope, "note": ""}
         scale *= 2.0
     return run, {"fiscal_scale": scale / 2.0, "binding": False, "envelope": envelope,
                  "note": f"claims fall short of the envelope even at {scale / 2:g}x its fiscal levers"}
 
 
-def _binds(cfg: SimConfig, run: pd.DataFrame, envelope: float) -> bool:
-    """Whether the median replication spends every envelope in every full year from adoption: the
-    adopting areas' (``envelope``) and the others' (the status quo's), at the region's scale."""
+def region_budget(cfg: SimConfig) -> float | None:
+    """The region's yearly budget envelope once the package runs, M yuan (None: uncapped): each
+    area's (``Levers.envelopes``: the package's where adopted, the status quo's elsewhere) x its
+    share of the firms x the region's budget and population scales, as the model applies it."""
+    levers = Levers(cfg)
+    levers.at(levers.adopt_step)
+    base, extra = levers.envelopes()
+    total = base + extra
+    if not np.all(np.isfinite(total)):
+        return None
+    return float((total * np.array(cfg.area_shares())).sum()) * cfg.region.budget_scale * cfg.region.population_scale
+
+
+def _binds(cfg: SimConfig, run: pd.DataFrame) -> bool:
+    """Whether the median replication spends the region's budget (``region_budget``) in every full
+    year from adoption."""
     start = cfg.policy.adopt_step(cfg.start_year)
-    first_year = cfg.start_year + -(-start // QUARTERS)  # the first year the package runs all of
+    first_year = cfg.start_year + -(-start // QUARTERS_PER_YEAR)  # the first year the package runs all of
     budgeted = [f"spend_{i}" for i in BUDGETED]
     spent = run[run["year"] >= first_year].groupby(["replication", "year"])[budgeted].sum().sum(axis=1)
-    shares = np.array(cfg.area_shares())
-    adopts = Levers(cfg).adopts
-    envelopes = np.where(adopts, envelope, cfg.status_quo.subsidies.annual_budget)
-    limit = float((envelopes * shares).sum()) * cfg.region.budget_scale * cfg.region.population_scale
+    limit = region_budget(cfg)
     return bool((spent.groupby("year").median() >= BINDING * limit).all())

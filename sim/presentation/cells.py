@@ -28,8 +28,8 @@ def cell(r: pd.Series | dict, signed: bool = False) -> str:
         return r.get("note") or "n/a"
     if _is_money(r):
         f, unit = _money(v, lo, hi, signed)
-    else:
-        f, unit = (fmt_signed if signed else fmt), ""
+    else:  # a level of firms or titles in whole numbers; a difference keeps its decimal (+0.5 is a result)
+        f, unit = (fmt_signed if signed else lambda x: fmt(x, unit=r.get("unit") or "")), ""
     if not (np.isfinite(lo) or np.isfinite(hi)):
         return f(v) + unit
     sep = " to " if signed else "–"

@@ -16,6 +16,7 @@ from sim.core.figures import region_figures
 from sim.core.outcomes import (FIGURE_COLUMN, INDICATORS, INSTRUMENT_LABELS, INSTRUMENTS, RENEWED_FIRST, TIER_COLUMN,
                                TIER_PANELS, band, column_of, percent, quantile_levels)
 from sim.core.schema import SimConfig
+from sim.experiment.runner import region_budget
 from sim.presentation.style import ABSOLUTE, THOUSANDS, figure_legend, save
 
 PANELS = [(i, INDICATORS[i].label) for i in TIER_PANELS]
@@ -219,7 +220,7 @@ def _mark_reported_flows(cfg: SimConfig, axes) -> None:
 def fiscal_chart(cfg: SimConfig, year_df: pd.DataFrame) -> plt.Figure:
     cols = [f"spend_{i}" for i in INSTRUMENTS]
     med = _median_by_year(year_df, cols)
-    fig, ax = plt.subplots(figsize=(8, 4.2))
+    fig, ax = plt.subplots(figsize=(8, 4.6))
     bottom = np.zeros(len(med))
     for inst, col in zip(INSTRUMENTS, cols):
         ax.bar(med.index, med[col], bottom=bottom, label=INSTRUMENT_LABELS[inst], width=0.8)
@@ -227,16 +228,16 @@ def fiscal_chart(cfg: SimConfig, year_df: pd.DataFrame) -> plt.Figure:
     total = year_df.groupby("replication")["spend_total"].sum()
     m, lo, hi = band(total, cfg.outcomes.interval)
     rng = f" ({percent(cfg.outcomes.interval)}% range {lo:,.0f}–{hi:,.0f})" if cfg.replications > 1 else ""
-    budget = cfg.policy.subsidies.annual_budget
+    budget = region_budget(cfg)  # the region's, at its scale, once the package runs
     if budget is not None:
-        ax.axhline(budget, color="tab:red", ls="--", lw=1, label=f"annual budget {budget:,.0f}")
+        ax.axhline(budget, color="tab:red", ls="--", lw=1, label=f"budget envelope {budget:,.0f} a year")
     ax.set_ylabel("million yuan per year")
     ax.yaxis.set_major_formatter(THOUSANDS)
     ax.set_title(f"{cfg.region.label} — {cfg.scenario}: fiscal cost by instrument{sample_note(cfg)}\n"
                  f"total {cfg.start_year}–{cfg.end_year}: {m:,.0f} M yuan{rng}", fontsize=10)
-    ax.legend(frameon=False, fontsize=8)
     ax.grid(axis="y", alpha=0.3)
-    fig.tight_layout()
+    figure_legend(fig, [ax], ncol=2)  # under the chart, clear of the bars
+    fig.tight_layout(rect=(0, 0.16, 1, 1))
     return fig
 
 
