@@ -112,6 +112,7 @@ def test_the_region_budget_is_each_areas_envelope_at_the_regions_scale():
     scale = cfg.region.budget_scale * cfg.region.population_scale
     shares = np.array(cfg.area_shares())
     focus = np.arange(len(shares)) == cfg.region.focus_area
-    assert region_budget(cfg) == pytest.approx((1000 * shares[focus].sum() + 640 * shares[~focus].sum()) * scale)
+    sq = cfg.status_quo.subsidies.annual_budget
+    assert region_budget(cfg) == pytest.approx((1000 * shares[focus].sum() + sq * shares[~focus].sum()) * scale)
     assert region_budget(compose_job([*base, "policy.adopted_by=nationwide"])) == pytest.approx(1000 * scale)
     assert region_budget(compose_job([*base, "status_quo.subsidies.annual_budget=null"])) is None
