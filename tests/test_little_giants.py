@@ -256,3 +256,25 @@ def test_srdi_lists_before_the_scale_up_year_are_kept_for_the_strongest():
     assert 0 < fewer < before
     _, _, same = t2_granted("region.calendar.t2_scale_up_year=2021", "uncertainties.t2_line_before_scale_up=0")
     assert same.equals(plain)
+
+
+def test_a_bar_quantile_picks_the_trajectory_of_that_rank_and_a_run_keeps_it():
+    """Trajectories rank from lowest to highest bar (a year short of nominees ranks lowest); a run
+    with ``national_bar_quantile`` set (fitted with its particle, or by hand) meets that trajectory in
+    every replication, while an unset one draws per replication, as before."""
+    from pathlib import Path
+
+    from sim.experiment.posterior import NationalBar, national_bar, replication_parameters
+
+    draws = np.array([[80.0, 82.0], [70.0, -np.inf], [90.0, 91.0], [75.0, 77.0]])
+    bar = NationalBar((2024, 2025), draws, np.zeros(4), Path("x"))
+    assert [bar.index_at(q) for q in (0.0, 0.3, 0.6, 0.99, 1.0)] == [1, 3, 0, 2, 2]
+
+    seeds = np.random.SeedSequence(7).spawn(12)
+    stored = national_bar(compose_job([]))
+    cfgs, table = replication_parameters(chongqing("uncertainties.national_bar_quantile=0.9"), seeds)
+    i = stored.index_at(0.9)
+    assert set(table["bar_draw"]) == {i}
+    assert all(c.miit.bar[2023] == stored.draws[i][stored.years.index(2023)] for c in cfgs)
+    _, drawn = replication_parameters(chongqing(), seeds)
+    assert drawn["bar_draw"].nunique() > 3

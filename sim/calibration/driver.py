@@ -87,10 +87,11 @@ class Simulator:
         self.bar = post_mod.national_bar(fit_cfg)  # a single region meets the national bar
 
     def config_for(self, params: dict[str, float], ss: np.random.SeedSequence) -> SimConfig:
-        """The particle's config; in a single region, meeting its own draw of the national bar."""
+        """The particle's config; in a single region, meeting the national bar at the particle's
+        ``national_bar_quantile`` when fitted, else its own draw of it."""
         unc = type(self.cfg.uncertainties).model_validate(with_values(self.base, params))
         cfg = self.cfg.model_copy(update={"uncertainties": unc})
-        return cfg if self.bar is None else self.bar.applied(cfg, self.bar.draw_index(ss))
+        return cfg if self.bar is None else self.bar.applied(cfg, self.bar.index_for(cfg, ss))
 
     def simulate(self, params: dict[str, float]) -> np.ndarray:
         ss = particle_seed(self.cfg.seed, params)

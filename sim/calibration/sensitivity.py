@@ -53,17 +53,21 @@ def factors(cfg: SimConfig) -> list[Factor]:
 
 
 def at_point(cfg: SimConfig, fs: list[Factor], u: np.ndarray) -> SimConfig:
-    """``cfg`` with every factor at quantile ``u`` of its range (one replication, no posterior draw,
-    the national bar at its median trajectory)."""
+    """``cfg`` with every factor at quantile ``u`` of its range (one replication, no posterior draw;
+    the national bar at the point's ``national_bar_quantile`` when that is a factor, else at its
+    median trajectory)."""
     base = cfg.model_copy(update={"replications": 1, "progress": False,
                                   "calibration": cfg.calibration.model_copy(update={"use": "none"}),
                                   "lever_effects": cfg.lever_effects.model_copy(update={"use": "none"})})
-    bar = post_mod.national_bar(base)
-    if bar is not None:
-        median = post_mod.NationalBar(bar.years, np.median(bar.draws, axis=0, keepdims=True),
-                                      np.median(bar.noise, keepdims=True), bar.path)
-        base = median.applied(base, 0)
-    return with_effects(base, {f.name: f.prior.at(float(x)) for f, x in zip(fs, u)})
+    point = with_effects(base, {f.name: f.prior.at(float(x)) for f, x in zip(fs, u)})
+    bar = post_mod.national_bar(point)
+    if bar is None:
+        return point
+    if point.uncertainties.national_bar_quantile is not None:
+        return bar.applied(point, bar.index_at(point.uncertainties.national_bar_quantile))
+    median = post_mod.NationalBar(bar.years, np.median(bar.draws, axis=0, keepdims=True),
+                                  np.median(bar.noise, keepdims=True), bar.path)
+    return median.applied(point, 0)
 
 
 def _measure(args) -> dict[str, float]:

@@ -207,12 +207,14 @@ def with_values(base: dict, values: dict[str, float]) -> dict:
 
 
 def value_of(dumped: dict, name: str, default: float = 1.0) -> float:
-    """A (possibly dotted) parameter's value in a dumped block; a mapping's missing entry reads as ``default``."""
+    """A (possibly dotted) parameter's value in a dumped block; a mapping's missing entry reads as
+    ``default``, an unset one (None, e.g. ``national_bar_quantile``) as NaN."""
     *parents, last = name.split(".")
     node = dumped
     for part in parents:
         node = node[part]
-    return float(node.get(last, default))
+    v = node.get(last, default)
+    return float("nan") if v is None else float(v)
 
 
 class Uncertainties(Block):
@@ -247,6 +249,11 @@ class Uncertainties(Block):
     accept_t2: Share = 0.75  # chance an eligible applicant passes municipal expert review
     review_noise_points: Annotated[float, Field(ge=0.0, le=30.0)] = 6.0  # expert noise at review (points)
     merit_noise_points: Annotated[float, Field(ge=0.0, le=30.0)] = 6.0  # MIIT experts' noise on a nominee's merit
+    # single-region runs: which of the calibrated national model's bar trajectories the rest of China
+    # sets, as a quantile of them ranked from lowest to highest bar (``NationalBar.index_at``); unset:
+    # each replication draws one. The Chongqing fit fits it, so a particle keeps the bar it was fitted
+    # against (a low bar and a weak pool, or a high bar and a strong one, never one with the other)
+    national_bar_quantile: Share | None = None
     # national model: an area's share of the pool is its GDP share x this weight (the rest of China
     # takes what is left); a weight above 1 means more tech-based SMEs per unit of GDP
     area_weight: dict[str, Annotated[float, Field(gt=0.0, le=10.0)]] = {}

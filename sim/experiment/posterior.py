@@ -248,7 +248,7 @@ def staleness(cfg: SimConfig, post: Posterior) -> list[str]:
         why.append("the simulator's source changed since the fit")
     fixed = post.meta.get("fixed_uncertainties") or {}
     now = cfg.uncertainties.model_dump()
-    changed = [k for k, v in fixed.items() if k in now and k not in post.names and not np.isclose(now[k], v)]
+    changed = [k for k, v in fixed.items() if k in now and k not in post.names and not _same(now[k], v)]
     if changed:
         why.append("uncertainties the fit held fixed differ from its values (set by hand, or the region "
                    "file changed since): " + ", ".join(changed[:5]))
@@ -281,7 +281,13 @@ def set_by_hand(cfg: SimConfig, post: Posterior) -> list[str]:
     (e.g. ``uncertainties.failure_rate=0.1`` on the command line): those keep the run's value."""
     fitted_at = post.meta.get("region_values") or {}
     now = cfg.uncertainties.model_dump()
-    return [n for n in post.names if n in fitted_at and not np.isclose(value_of(now, n), fitted_at[n])]
+    return [n for n in post.names if n in fitted_at and not _same(value_of(now, n), fitted_at[n])]
+
+
+def _same(a: float | None, b: float | None) -> bool:
+    """Two values of an uncertainty are the same: both unset (None or NaN), or close."""
+    a, b = (np.nan if v is None else v for v in (a, b))
+    return bool(np.isclose(a, b, equal_nan=True))
 
 
 # ------------------------------------------------------------------------- national merit bar
@@ -304,6 +310,20 @@ class NationalBar:
         """The trajectory replication ``ss`` meets: a draw from its own child key (not ``ss`` itself)."""
         child = np.random.SeedSequence(ss.entropy, spawn_key=(*ss.spawn_key, BAR_KEY), pool_size=ss.pool_size)
         return int(np.random.default_rng(child).integers(len(self.noise)))
+
+    def index_at(self, q: float) -> int:
+        """The trajectory at quantile ``q`` of the trajectories ranked from lowest to highest bar (by
+        their mean rank over the batch years; a year short of nominees ranks lowest), so that nearby
+        quantiles are similar bars and a fit can move between them."""
+        ranks = self.draws.argsort(axis=0, kind="stable").argsort(axis=0, kind="stable").mean(axis=1)
+        order = np.argsort(ranks, kind="stable")
+        return int(order[min(int(q * len(order)), len(order) - 1)])
+
+    def index_for(self, cfg: SimConfig, ss: np.random.SeedSequence) -> int:
+        """The trajectory ``cfg`` meets: at its ``national_bar_quantile`` (fitted with its particle, or
+        set by hand), else replication ``ss``'s own draw."""
+        q = cfg.uncertainties.national_bar_quantile
+        return self.draw_index(ss) if q is None else self.index_at(q)
 
     def applied(self, cfg: SimConfig, i: int) -> SimConfig:
         """``cfg`` meeting trajectory ``i``: its bar by year, and the experts' noise behind it."""
@@ -374,7 +394,7 @@ def replication_parameters(cfg: SimConfig, seeds: list[np.random.SeedSequence]) 
     cfgs, table = _posterior_draws(cfg, seeds)
     bar = national_bar(cfg)
     if bar is not None:
-        picks = [bar.draw_index(ss) for ss in seeds]
+        picks = [bar.index_for(c, ss) for c, ss in zip(cfgs, seeds)]
         cfgs = [bar.applied(c, i) for c, i in zip(cfgs, picks)]
         table = table.assign(bar_draw=picks, merit_noise_points=[float(bar.noise[i]) for i in picks])
     effects = [effect_values(cfg, ss) for ss in seeds]

@@ -93,7 +93,7 @@ def parameters_chart(cfg: SimConfig, post: post_mod.Posterior, table: pd.DataFra
                 label="posterior")
         ax.axhline(1.0 / (b - a), color="tab:red", lw=1, ls="--", label="prior (uniform)")
         rv = value_of(cfg.uncertainties.model_dump(), name)
-        if rv > 0 or p.scale == "linear":
+        if np.isfinite(rv) and (rv > 0 or p.scale == "linear"):  # NaN: unset in the region file
             ax.axvline(sampling_space(p, np.array([rv]))[0], color="black", lw=1, ls=":", label="region file value")
         ratio = table.set_index("parameter").loc[name, "width_ratio"]
         ax.set_title(f"{name}\nwidth ratio {ratio:.2f}", fontsize=8)

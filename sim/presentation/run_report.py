@@ -61,7 +61,9 @@ def _batch_note(cfg: SimConfig, params: pd.DataFrame | None) -> str:
     if cfg.region.areas:
         return "every region's nominees compete for a fixed number of titles"
     if params is not None and "bar_draw" in params:
-        return "a nominee passes when its merit clears the year's national bar, drawn from the calibrated national model"
+        how = ("fitted with each replication's particle" if "national_bar_quantile" in params
+               and params["national_bar_quantile"].notna().all() else "drawn")
+        return f"a nominee passes when its merit clears the year's national bar, {how} from the calibrated national model"
     return f"no calibrated national model: the bar is the assumed {cfg.miit.fallback_bar:g} points"
 
 
