@@ -172,7 +172,7 @@ def parameters_markdown(ptable: pd.DataFrame, interval: float) -> list[str]:
              "|---|---|---|---|---|---|"]
     for _, r in ptable.iterrows():
         prior = f"{'log-' if r['scale'] == 'log' else ''}uniform {r['prior_low']:.4g}–{r['prior_high']:.4g}"
-        lines.append(f"| `{r['parameter']}` | {prior} | {r['region_value']:.4g} | {r['post_median']:.4g} "
+        lines.append(f"| `{r['parameter']}` | {prior} | {_region_value(r['region_value'])} | {r['post_median']:.4g} "
                      f"[{r['post_low']:.4g}–{r['post_high']:.4g}] | {r['width_ratio']:.2f} | {r['verdict']} |")
     return lines
 
@@ -255,3 +255,8 @@ def backtest_markdown(table: pd.DataFrame, cutoff, interval: float) -> list[str]
         lines.append(f"| `{r['id']}` | {r['date']} | {r['reported']:,.0f} | {r['sim_median']:,.0f} "
                      f"[{r['sim_low']:,.0f}–{r['sim_high']:,.0f}] | {r['rel_error']:+.1%} |")
     return lines
+
+
+def _region_value(v: float) -> str:
+    """A fitted parameter's value in the region file; NaN is one the file leaves unset (drawn per run)."""
+    return "unset (drawn)" if np.isnan(v) else f"{v:.4g}"
