@@ -110,11 +110,9 @@ def region_budget(cfg: SimConfig) -> float | None:
     share of the firms x the region's budget and population scales, as the model applies it."""
     levers = Levers(cfg)
     levers.at(levers.adopt_step)
-    base, extra = levers.envelopes()
+    base, extra = levers.area_budgets()
     total = base + extra
-    if not np.all(np.isfinite(total)):
-        return None
-    return float((total * np.array(cfg.area_shares())).sum()) * cfg.region.budget_scale * cfg.region.population_scale
+    return float(total.sum()) if np.all(np.isfinite(total)) else None
 
 
 def _binds(cfg: SimConfig, run: pd.DataFrame) -> bool:

@@ -49,6 +49,8 @@ class Levers:
         s = cfg.policy.fiscal_scale
         self.package = cfg.policy if s == 1.0 else scaled(cfg.policy, cfg.status_quo, s)
         self.adopt_step = cfg.policy.adopt_step(cfg.start_year)
+        self.area_shares = np.array(cfg.area_shares())
+        self.budget_scale = cfg.region.budget_scale * cfg.region.population_scale
         self.by_area: list[Policy] = []
         self._cache: dict[str, np.ndarray] = {}
         self.at(0)
@@ -95,6 +97,13 @@ class Levers:
         with np.errstate(invalid="ignore"):  # inf - inf: both uncapped
             extra = np.where(running, np.nan_to_num(np.maximum(total - status_quo, 0.0), nan=np.inf, posinf=np.inf), 0.0)
         return base, extra
+
+    def area_budgets(self) -> tuple[np.ndarray, np.ndarray]:
+        """(base, extra) budget envelope of each area of the region simulated, M yuan a year (inf or
+        NaN: no cap): ``envelopes`` x the region's budget and population scales x the area's share
+        of the firms. What each area's government spends up to, and the fiscal chart's line."""
+        base, extra = self.envelopes()
+        return base * self.budget_scale * self.area_shares, extra * self.budget_scale * self.area_shares
 
     def any(self, path: str) -> bool:
         """Whether the lever is on (non-zero) in some area."""

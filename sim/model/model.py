@@ -129,13 +129,11 @@ class SMEModel(mesa.Model):
             self.cluster_leaders[c, : len(ids)] = ids
 
     def _set_budgets(self) -> None:
-        """Each area's budget envelopes (``Levers.envelopes``, for a Chongqing-size region) x the
-        region's budget scale x the area's share of the firms simulated."""
-        scale = self.region.budget_scale * self.region.population_scale
-        base, extra = self.levers.envelopes()
-        for g, b, e, share in zip(self.governments, base, extra, self.area_shares):
-            g.base_budget = None if not np.isfinite(b) else b * scale * share
-            g.extra_budget = None if not np.isfinite(e) else e * scale * share
+        """Each area's government spends up to its area's envelopes (``Levers.area_budgets``)."""
+        base, extra = self.levers.area_budgets()
+        for g, b, e in zip(self.governments, base, extra):
+            g.base_budget = float(b) if np.isfinite(b) else None
+            g.extra_budget = float(e) if np.isfinite(e) else None
 
     def _counter_names(self) -> list[str]:
         per_area = [f"{c}__{a}" for c in AREA_FLOWS for a in self.areas] if len(self.areas) > 1 else []

@@ -33,10 +33,10 @@ import numpy as np
 
 from sim.core.schema import SimConfig, Steps
 from sim.model.firms import FirmPopulation
+from sim.model.units import QUARTERS_PER_YEAR
 
 T0, T1, T2, T3 = 0, 1, 2, 3
 N_TIERS = 4
-QUARTERS = 4
 TIER_NAMES = {T0: "ordinary SME", T1: "innovative SME", T2: "SRDI SME", T3: "little giant"}
 PASS_SCORE = 60.0
 # thresholds that ``may_meet`` reads too (one place for each)
@@ -142,7 +142,7 @@ class Criteria:
         """Each little-giant hard criterion in force in the step's year, by name (MIIT's revenue band
         and growth floor; at ``review`` the growth test is waived in the years MIIT's notice says);
         ``shift`` (expert noise, in points) tightens them. Named, so a review's losses can be told apart."""
-        year = self.start_year + step // QUARTERS
+        year = self.start_year + step // QUARTERS_PER_YEAR
         rev = f.rev_y1[idx]
         rd_need = np.where(rev >= 100.0, 0.03, np.where(rev >= 50.0, 0.06, np.inf)) + self.shift.rd * shift
         growth_ok = (f.growth_two_year_avg(idx) >= self.miit.min_growth_in(year) + self.shift.growth * shift)
