@@ -90,7 +90,7 @@ class SMEModel(mesa.Model):
         self.calendar = rules.RecognitionCalendar(cfg.start_year, cfg.region.calendar)
         self.levers = Levers(cfg)
         self.areas = self.region.area_names
-        self.area_shares = np.array(cfg.area_shares())
+        self.area_shares = self.levers.area_shares  # each area's share of the firms (its budgets scale by it too)
         self.quarter = 0
         self._leaders()
         self.lender = Lender(self)
