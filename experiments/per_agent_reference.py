@@ -763,6 +763,7 @@ class ReferenceModel(mesa.Model):
         row["t3_batch"], row["t3_merit_bar"] = self.miit.batch_size, self.miit.bar
         row.update({f"spend_{i}": self.government.quarter_spending[i] for i in INSTRUMENTS})
         row["spend_total"] = sum(self.government.quarter_spending[i] for i in INSTRUMENTS)
+        row["envelope_spent"] = self.government.quarter_from_envelopes
         self.rows.append(row)
 
     def run(self) -> pd.DataFrame:

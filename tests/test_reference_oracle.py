@@ -52,7 +52,7 @@ STOCKS = ("n_firms", "n_T0", "n_T1", "n_T2", "n_T3", "n_high_tech", "n_linked", 
 # every counter and spending column: tier flows by cause (review_due, lost_review, ... outgrew and
 # listed are events that leave the pool; left: leaving the model untitled), loans, spending
 FLOWS = ("recognised", "promoted", "review_due", "renewed", "lost_review", "revoked", "demoted_into", "failed",
-         "outgrew", "listed", "left", "entered", "nominated", "matched", "leaders", "loan", "spend")
+         "outgrew", "listed", "left", "entered", "nominated", "matched", "leaders", "loan", "spend", "envelope")
 
 pytestmark = pytest.mark.slow
 

@@ -33,7 +33,6 @@ INSTRUMENT_LABELS = {
     "interest_subsidy": "Interest subsidy",
     "administration": "Administration (matchmaking, auto-recognition, spot checks, leader openness)",
 }
-BUDGETED = INSTRUMENTS[:4]  # drawn from the budget envelope; administration is booked outside it
 
 _ALL = [
     Indicator("n_firms", "Firms in the SME pool", "firms", "stock", "tech-based SME pool (all tiers)"),
@@ -52,6 +51,8 @@ _ALL = [
     Indicator("t3_share_of_batch", "Share of MIIT's national batch won", "share", "flow"),
     Indicator("failed", "Firm failures in the year", "firms", "flow"),
     Indicator("spend_total", "Fiscal spending in the year (M yuan)", "M yuan", "flow"),
+    # what equal-cost comparisons fill: all but administration and the status quo's awards (own lines)
+    Indicator("envelope_spent", "Spending drawn on the budget envelopes in the year (M yuan)", "M yuan", "flow"),
     # read at the end of the year like a stock (the summary's kind column says so)
     Indicator("cum_spend_total", "Fiscal spending since start (M yuan)", "M yuan", "stock"),
     Indicator("lost_review_cum", "Titles lost at review", "titles", "cumulative"),

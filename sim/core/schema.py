@@ -79,9 +79,10 @@ class Subsidies(Block):
     award_t3: NonNeg = 0.0  # ... as national little giant
     digital_voucher: NonNeg = 0.0  # digital/AI voucher per firm per year
     digital_voucher_min_tier: Tier = 1
-    # the budget envelope every fiscal instrument draws on (R&D subsidy, awards, vouchers, 贴息), M yuan
-    # a year for a Chongqing-size region (x region.budget_scale): claims beyond it are paid pro rata,
-    # a quarter's allowance being its share of the year plus what earlier quarters left; null = no cap
+    # the budget envelope the fiscal instruments draw on (R&D subsidy, vouchers, 贴息, and what a package
+    # adds to an award: the status quo's awards are a line of their own, paid in full), M yuan a year
+    # for a Chongqing-size region (x region.budget_scale): claims beyond it are paid pro rata, a
+    # quarter's allowance being its share of the year plus what earlier quarters left; null = no cap
     annual_budget: NonNeg | None = None
 
 

@@ -19,7 +19,6 @@ import pandas as pd
 from tqdm import tqdm
 
 from sim.core.errors import InputError
-from sim.core.outcomes import BUDGETED
 from sim.core.schema import SimConfig
 from sim.experiment.posterior import replication_parameters, resolve, set_by_hand, staleness
 from sim.model.levers import Levers, fiscal_deltas
@@ -120,7 +119,6 @@ def _binds(cfg: SimConfig, run: pd.DataFrame) -> bool:
     year from adoption."""
     start = cfg.policy.adopt_step(cfg.start_year)
     first_year = cfg.start_year + -(-start // QUARTERS_PER_YEAR)  # the first year the package runs all of
-    budgeted = [f"spend_{i}" for i in BUDGETED]
-    spent = run[run["year"] >= first_year].groupby(["replication", "year"])[budgeted].sum().sum(axis=1)
+    spent = run[run["year"] >= first_year].groupby(["replication", "year"])["envelope_spent"].sum()
     limit = region_budget(cfg)
     return bool((spent.groupby("year").median() >= BINDING * limit).all())

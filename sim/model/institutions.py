@@ -68,7 +68,15 @@ class MunicipalGovernment(mesa.Agent):
     the status quo (a higher rate, a larger award, a new instrument) draws on ``extra_budget``, as a
     city funds a new programme line. A quarter may spend its share of a year's envelope plus what
     earlier quarters of the year left; claims beyond that are paid pro rata, so spending never
-    exceeds a budget that is set (``None``: no cap). Administrative costs are booked, not rationed."""
+    exceeds a budget that is set (``None``: no cap). Administrative costs are booked, not rationed.
+
+    The status quo's first-recognition awards are a programme line of their own (``OWN_LINE``), paid
+    in full: the base envelope is the S&T programmes' fiscal money (seed 004: "5+8" programmes, 6.36
+    亿 yuan in 2023), and the award is a 专项奖励 promised to every firm first recognised (seed 001),
+    not a claim that R&D refunds can crowd out. What a package adds to an award still draws on the
+    extra envelope."""
+
+    OWN_LINE = ("awards",)  # instruments whose status-quo part is paid outside the envelopes
 
     def __init__(self, model: mesa.Model, area: int) -> None:
         super().__init__(model)
@@ -78,6 +86,7 @@ class MunicipalGovernment(mesa.Agent):
         self.spent = {"base": 0.0, "extra": 0.0}  # this year
         self.quarter_of_year = 1
         self.quarter_spending = dict.fromkeys(INSTRUMENTS, 0.0)
+        self.quarter_from_envelopes = 0.0  # what this quarter's spending drew on the two envelopes
         self.funding_ratio = 1.0  # share of last R&D-subsidy claims paid: firms expect it next quarter
 
     @property
@@ -96,6 +105,7 @@ class MunicipalGovernment(mesa.Agent):
             self.spent = {"base": 0.0, "extra": 0.0}
         self.quarter_of_year = quarter_of_year
         self.quarter_spending = dict.fromkeys(INSTRUMENTS, 0.0)
+        self.quarter_from_envelopes = 0.0
 
     def book(self, instrument: str, amount: float) -> None:
         """A cost paid whatever the budget (administration)."""
@@ -109,7 +119,8 @@ class MunicipalGovernment(mesa.Agent):
     def settle(self, instrument: str, total: float, sq_share: float = 1.0) -> float:
         """The share of claims totalling ``total`` it pays now (from both envelopes); books the
         spending. Every claim on the instrument this quarter is paid that share of itself."""
-        share = sq_share * self._ratio("base", total * sq_share)
+        base = 1.0 if instrument in self.OWN_LINE else self._ratio("base", total * sq_share)
+        share = sq_share * base
         if sq_share < 1.0:
             share += (1.0 - sq_share) * self._ratio("extra", total * (1.0 - sq_share))
         spent = total * share
@@ -128,6 +139,7 @@ class MunicipalGovernment(mesa.Agent):
             allowance = budget * self.quarter_of_year / QUARTERS_PER_YEAR
             ratio = min(1.0, max(allowance - self.spent[envelope], 0.0) / total)
         self.spent[envelope] += ratio * total
+        self.quarter_from_envelopes += ratio * total
         return ratio
 
 

@@ -284,6 +284,8 @@ class SMEModel(mesa.Model):
         for inst in INSTRUMENTS:
             rep[f"spend_{inst}"] = lambda m, inst=inst: m.government_spending(inst)
         rep["spend_total"] = lambda m: sum(m.government_spending(i) for i in INSTRUMENTS)
+        # what the spending drew on the budget envelopes (not administration, not the status quo's awards)
+        rep["envelope_spent"] = lambda m: sum(g.quarter_from_envelopes for g in m.governments)
         return rep
 
 
