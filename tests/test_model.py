@@ -120,6 +120,19 @@ def test_budget_caps_spending_each_year():
     assert per_year.max() > 4.9  # the cap binds, the money is spent
 
 
+def test_status_quo_awards_are_paid_in_full_whatever_the_envelope():
+    """The status quo's first-recognition awards are a line of their own: with no money in either
+    envelope (no R&D subsidy is paid), every award is still paid. What a package adds to an award
+    draws on its extra envelope: without one, a larger award pays the status quo's amount, so the
+    run is the status quo's (to rounding: 0.3 x 1/3 is not exactly 0.1)."""
+    empty = ["status_quo.subsidies.annual_budget=0", "policy.subsidies.annual_budget=0"]
+    sq = run_one(small(empty), 4)
+    assert sq["envelope_spent"].sum() == 0 and sq["spend_rd_subsidy"].sum() == 0
+    assert sq["spend_awards"].sum() > 0  # 10万 yuan per first SRDI title, 50万 per little giant
+    larger = run_one(small([*empty, "policy.subsidies.award_t2=0.3", "policy.subsidies.award_t3=1.0"]), 4)
+    pd.testing.assert_frame_equal(larger, sq, check_exact=False, rtol=1e-12)
+
+
 def test_same_seed_same_output_and_different_seed_different_output():
     cfg = small(["+scenario=finance_boost"])
     a, b, c = run_one(cfg, 11), run_one(cfg, 11), run_one(cfg, 12)
