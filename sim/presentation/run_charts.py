@@ -207,6 +207,7 @@ def _first_review_share(cfg: SimConfig, right: plt.Axes, yd: pd.DataFrame) -> li
 def _mark_reported_flows(cfg: SimConfig, axes) -> None:
     figs = region_figures(cfg)
     flows = figs[figs["kind"] == "flow"]
+    labelled = set()  # one legend entry per panel, however many years were reported
     for _, r in flows.iterrows():
         ax = {"T3": axes[1], "ALL": axes[2]}.get(r["tier"])
         if ax is None:
@@ -214,7 +215,8 @@ def _mark_reported_flows(cfg: SimConfig, axes) -> None:
         # the pool's reported "new firms" is read as its net growth (see seeds/), not gross entry
         label = ("reported net growth of the pool" if r["tier"] == "ALL" else "reported new titles") + scaled_note(figs)
         ax.errorbar([r["date"].year], [r["value"]], yerr=r["value"] * r["tolerance"], fmt="o", color="black",
-                    capsize=3, ms=4, label=f"{label} (bar = tolerance)")
+                    capsize=3, ms=4, label="_nolegend_" if ax in labelled else f"{label} (bar = tolerance)")
+        labelled.add(ax)
 
 
 def fiscal_chart(cfg: SimConfig, year_df: pd.DataFrame) -> plt.Figure:
