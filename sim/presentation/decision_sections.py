@@ -150,8 +150,8 @@ def equal_cost(d: Decision) -> Section:
             "and this section ranks them."])
     amount = ", ".join(fmt(a) for a in e.amount) or "?"
     text = [f"Each package's fiscal levers above the status quo are scaled (fiscal scale ×k) until its spending "
-            f"on the envelopes (`envelope_spent`) fills an envelope of the status quo's budget plus {amount} M yuan a year from adoption "
-            f"(`equal_cost`); differences are paired against the reference's runs as written (the reference runs "
+            f"on the envelopes (`envelope_spent`) fills an envelope of the status quo's budget plus {amount} M yuan "
+            f"a year from adoption (`equal_cost`); differences are paired against the reference's runs as written (the reference runs "
             f"the status quo, which an equal-cost envelope does not change). Extra cost counts from adoption "
             f"({c.adopt_year}) to {c.rank_year}; non-fiscal levers (review rules, chain leaders) are not scaled."]
     if e.without:

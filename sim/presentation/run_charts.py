@@ -232,8 +232,9 @@ def fiscal_chart(cfg: SimConfig, year_df: pd.DataFrame) -> plt.Figure:
     rng = f" ({percent(cfg.outcomes.interval)}% range {lo:,.0f}–{hi:,.0f})" if cfg.replications > 1 else ""
     budget = region_budget(cfg)  # the region's, at its scale, once the package runs
     if budget is not None:
-        ax.axhline(budget, color="tab:red", ls="--", lw=1, label=f"budget envelope {budget:,.0f} a year (all but administration\n"
-                   "and the status quo's awards, which are lines of their own)")
+        ax.axhline(budget, color="tab:red", ls="--", lw=1,
+                   label=f"budget envelope {budget:,.0f} a year (all but administration\n"
+                         "and the status quo's awards, which are lines of their own)")
     ax.set_ylabel("million yuan per year")
     ax.yaxis.set_major_formatter(THOUSANDS)
     ax.set_title(f"{cfg.region.label} — {cfg.scenario}: fiscal cost by instrument{sample_note(cfg)}\n"
