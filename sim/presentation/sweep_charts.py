@@ -142,24 +142,54 @@ def _nice_costs(ratios: np.ndarray) -> list[float]:
 
 
 LABEL_OFFSETS = ((6, 5), (6, -13), (6, 17), (6, -25), (6, 29))  # points: tried in turn until a label fits
+GUIDE_SLIDES = (0.97, 0.75, 0.58, 0.45, 0.35)  # fractions of a guide's exit point: tried in turn likewise
 
 
-def _label_points(ax: plt.Axes, points: list[tuple[float, float, str, str]]) -> None:
-    """Name each point beside it, moving a label up or down when it would cover one already placed
-    (packages close together on the chart stay readable). Call once the axis limits are set."""
-    ax.figure.canvas.draw()  # the transform needs the final layout
-    placed: list[tuple[float, float, float, float]] = []  # label boxes in display points
+Box = tuple[float, float, float, float]  # a label's extent in display points: x0, y0, x1, y1
+
+
+def _overlaps(box: Box, placed: list[Box]) -> bool:
+    return any(box[0] < b[2] and b[0] < box[2] and box[1] < b[3] and b[1] < box[3] for b in placed)
+
+
+def _to_points(ax: plt.Axes, x: float, y: float) -> tuple[float, float]:
     to_pt = 72.0 / ax.figure.dpi
+    px, py = ax.transData.transform((x, y))
+    return px * to_pt, py * to_pt
+
+
+def _label_points(ax: plt.Axes, points: list[tuple[float, float, str, str]]) -> list[Box]:
+    """Name each point beside it, moving a label up or down when it would cover one already placed
+    (packages close together on the chart stay readable). Call once the axis limits are set; returns
+    the labels' boxes so later labels can keep clear of them."""
+    ax.figure.canvas.draw()  # the transform needs the final layout
+    placed: list[Box] = []
     for x, y, name, color in points:
-        px, py = (v * to_pt for v in ax.transData.transform((x, y)))
+        px, py = _to_points(ax, x, y)
         w, h = 5.0 * len(name), 10.0
         for dx, dy in LABEL_OFFSETS:
             box = (px + dx, py + dy, px + dx + w, py + dy + h)
-            if not any(box[0] < b[2] and b[0] < box[2] and box[1] < b[3] and b[1] < box[3] for b in placed):
+            if not _overlaps(box, placed):
                 break
         placed.append(box)
         ax.annotate(name, (x, y), textcoords="offset points", xytext=(dx, dy), fontsize=8, color=color, zorder=5,
                     bbox=dict(fc="white", ec="none", alpha=0.75, pad=0.5))
+    return placed
+
+
+def _label_guides(ax: plt.Axes, costs: list[float], placed: list[Box]) -> None:
+    """Name each cost-per-giant guide near where it leaves the plot, sliding a label down its line
+    when it would cover another label (steep guides leave the plot close together, top left)."""
+    for v in costs:
+        text = f"{money_text(v)}/giant"
+        exit_x = min(ax.get_xlim()[1], ax.get_ylim()[1] / v)
+        for f in GUIDE_SLIDES:
+            px, py = _to_points(ax, exit_x * f, exit_x * f * v)
+            box = (px - 4.4 * len(text), py, px, py + 9.0)  # right-aligned, above its anchor
+            if not _overlaps(box, placed):
+                break
+        placed.append(box)
+        ax.text(exit_x * f, exit_x * f * v, text, fontsize=7, color="0.45", ha="right", va="bottom")
 
 
 def cost_effectiveness_chart(c: Comparison) -> plt.Figure | None:
@@ -189,13 +219,14 @@ def cost_effectiveness_chart(c: Comparison) -> plt.Figure | None:
     ymin = min(0.0, np.nanmin(np.append(rk["extra_cost_low"].to_numpy(float), ys)))
     ax.set_xlim(xmin - 0.08 * (xmax - xmin), xmax + 0.12 * (xmax - xmin))
     ax.set_ylim(ymin - 0.08 * (ymax - ymin), ymax + 0.12 * (ymax - ymin))
-    _label_points(ax, [(r["extra_giants"], r["extra_cost"], r["package"], colors[r["job"]]) for _, r in rk.iterrows()])
-    for k, v in enumerate(_nice_costs(rk["cost_per_extra"].to_numpy(float))):
+    placed = _label_points(ax, [(r["extra_giants"], r["extra_cost"], r["package"], colors[r["job"]])
+                                for _, r in rk.iterrows()])
+    costs = _nice_costs(rk["cost_per_extra"].to_numpy(float))
+    for k, v in enumerate(costs):
         gx = np.array([0, ax.get_xlim()[1]])
         ax.plot(gx, gx * v, color="0.6", lw=0.8, ls="--", zorder=0,
                 label="guide: constant cost per extra giant" if k == 0 else None)
-        xe = min(ax.get_xlim()[1], ax.get_ylim()[1] / v) * 0.97
-        ax.text(xe, xe * v, f"{money_text(v)}/giant", fontsize=7, color="0.45", ha="right", va="bottom")
+    _label_guides(ax, costs, placed)
     ax.text(0.99, 0.02, "towards bottom right: more little giants for less money", transform=ax.transAxes,
             ha="right", fontsize=7, color="0.4")
     ax.set_xlabel(f"extra little giants at end of {c.rank_year} (package − reference, median)")
