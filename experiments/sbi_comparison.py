@@ -173,7 +173,7 @@ def check(a) -> None:
     tables = {}
     for label, f in (("ABC-SMC", abc_file), ("NPE", NPE_POSTERIOR)):
         q, _ = chk.predictive(cfg, f, a.replications, a.processes, cfg.calibration.scale, progress=True)
-        tables[label] = chk.target_table(fit_t.reset_index(drop=True), q, interval)
+        tables[label] = chk.target_table(fit_t.reset_index(drop=True), q, interval, cfg.calibration.scale)
     cover = r["inside"].mean(axis=0)
     n_ho = int(r["n_holdout"])
     lines = [

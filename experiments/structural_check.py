@@ -66,7 +66,7 @@ def main() -> int:
         pf = post_mod.calibration_file(cfg)  # the installed one, or calibration.file=
         q, _ = check.predictive(cfg, pf, args.replications, args.processes, cfg.calibration.scale, progress=False)
     targets = build_targets(cfg)
-    table = check.target_table(targets, q, cfg.outcomes.interval)
+    table = check.target_table(targets, q, cfg.outcomes.interval, cfg.calibration.scale)
     fit = fitted(targets).reset_index(drop=True)
     dist = ToleranceDistance(fit)
     d = np.array([dist.of_values(v) for v in read_replications(q, fit)])

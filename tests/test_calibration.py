@@ -19,7 +19,7 @@ from sim.experiment import posterior as post_mod
 from sim.commands.calibrate import calibrate_command
 from sim.calibration.distance import ToleranceDistance, excess
 from sim.calibration.driver import Simulator, fit_config, run_fit
-from sim.calibration.check import parameter_table
+from sim.calibration.check import parameter_table, target_table
 from sim.calibration.targets import build_targets, fitted, read_values
 from sim.commands.run import compose_job
 from sim.core.schema import validate
@@ -112,6 +112,25 @@ def test_a_review_pass_share_is_the_batchs_first_renewals_over_its_titles_never_
     q["n_T3_titles"] = 50.0
     vals = dict(zip(t.index, read_values(q, t.reset_index(), scale=0.5)))
     assert vals["pass_2023"] == 30.0 / 40.0 and vals["t3_2023"] == 100.0
+
+
+def test_a_count_on_a_scaled_population_is_judged_to_half_a_firm_step(tmp_path):
+    """At a tenth of the population MIIT's 248 titles are 24.8 firms, granted as 25 and read as 250:
+    inside the interval at that resolution, outside at full scale; a share is never widened."""
+    figs = tmp_path / "f.csv"
+    figs.write_text(",".join(COLUMNS) + "\n" + "\n".join(
+        f"{fid},chongqing,T3,{date},{value},{kind},calibrate,0.1,public:synthetic,q,r" for fid, date, value, kind in [
+            ("pass_2023", "2023-12-31", 0.6, "review_pass"), ("t3_2023", "2023-12-31", 248, "stock")]) + "\n")
+    targets = build_targets(small_cfg(figs))
+    one = pd.DataFrame({"year": np.repeat(np.arange(2018, 2025), 4), "quarter": np.tile([1, 2, 3, 4], 7)})
+    one["n_T3_titles"] = 250.0  # counts already scaled back up, as check.predictive returns them
+    one["recognised_T3"] = np.where((one["year"] == 2020) & (one["quarter"] == 3), 100.0, 0.0)
+    one["renewed_first_T3"] = np.where((one["year"] == 2023) & (one["quarter"] == 3), 61.0, 0.0)
+    q = pd.concat([one.assign(replication=k) for k in range(3)], ignore_index=True)
+    tenth = target_table(targets, q, 0.9, scale=0.1).set_index("id")["in_interval"]
+    whole = target_table(targets, q, 0.9, scale=1.0).set_index("id")["in_interval"]
+    assert tenth["t3_2023"] and not whole["t3_2023"]
+    assert not tenth["pass_2023"] and not whole["pass_2023"]
 
 
 def test_distance_is_zero_inside_tolerance_and_grows_outside():

@@ -137,7 +137,7 @@ def _calibrate(cfg: SimConfig, command: str, progress: bool) -> Path:
                                          progress=progress)
     check_s = time.perf_counter() - t0
     interval = cfg.outcomes.interval
-    table = check.target_table(fit.targets, quarterly, interval)
+    table = check.target_table(fit.targets, quarterly, interval, cal.scale)
     ptable = check.parameter_table(cfg, post, interval)
     check.write_tables(out, table, ptable, params)
     if cfg.region.areas:  # the national model: keep the bar its runs met, for single-region runs
