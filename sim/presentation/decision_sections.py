@@ -151,9 +151,10 @@ def equal_cost(d: Decision) -> Section:
     amount = ", ".join(fmt(a) for a in e.amount) or "?"
     text = [f"Each package's fiscal levers above the status quo are scaled (fiscal scale ×k) until its spending "
             f"on the envelopes (`envelope_spent`) fills an envelope of the status quo's budget plus {amount} M yuan "
-            f"a year from adoption (`equal_cost`); differences are paired against the reference's runs as written (the reference runs "
-            f"the status quo, which an equal-cost envelope does not change). Extra cost counts from adoption "
-            f"({c.adopt_year}) to {c.rank_year}; non-fiscal levers (review rules, chain leaders) are not scaled."]
+            f"a year from adoption (`equal_cost`); differences are paired against the reference's runs as written "
+            f"(the reference runs the status quo, which an equal-cost envelope does not change). Extra cost counts "
+            f"from adoption ({c.adopt_year}) to {c.rank_year}; non-fiscal levers (review rules, chain leaders) are not "
+            f"scaled."]
     if e.without:
         text.append(f"Not run at equal cost (no `equal_cost/` in their job directory): {', '.join(e.without)}.")
     if any(not b for b in e.ranking["binding"]):
