@@ -331,3 +331,23 @@ def test_default_path_message_is_repo_relative(tmp_path, monkeypatch):
     monkeypatch.setattr(seeds, "DEFAULT_PATH", seeds.REPO_ROOT / "seeds" / "does_not_exist.csv")
     with pytest.raises(InputError, match=r"^seeds/does_not_exist\.csv: file not found"):
         seeds.load_reported_figures()
+
+
+def test_the_flows_chart_marks_the_reported_srdi_lists_but_not_a_lower_bound():
+    """Chongqing's SRDI lists of 2018 and 2023 (validate flows) are drawn on the SRDI panel to compare
+    with the model's new titles; the 2019 list, a lower bound for its year (use=context), is not."""
+    import matplotlib.pyplot as plt
+    from matplotlib.container import ErrorbarContainer
+
+    from sim.analysis.run_tables import yearly
+    from sim.commands.run import compose_job
+    from sim.experiment.runner import run_one
+    from sim.presentation.run_charts import flows_chart
+
+    cfg = compose_job(["end_year=2024", "outcomes.report_years=[2024]", "calibration.use=none",
+                       "region.initial_firms=4000", "region.initial_srdi=200"])
+    fig = flows_chart(cfg, yearly(run_one(cfg, 1).assign(replication=0)))
+    srdi = [c for c in fig.axes[0].containers if isinstance(c, ErrorbarContainer)]
+    marked = sorted((int(c.lines[0].get_xdata()[0]), float(c.lines[0].get_ydata()[0])) for c in srdi)
+    plt.close(fig)
+    assert marked == [(2018, 229.0), (2023, 1366.0)]

@@ -205,11 +205,13 @@ def _first_review_share(cfg: SimConfig, right: plt.Axes, yd: pd.DataFrame) -> li
 
 
 def _mark_reported_flows(cfg: SimConfig, axes) -> None:
+    """Reported yearly flows on their panel: new SRDI titles, new little giants, the pool's growth.
+    A ``context`` row (a lower bound, e.g. one of a year's lists) is not a figure to compare with."""
     figs = region_figures(cfg)
-    flows = figs[figs["kind"] == "flow"]
+    flows = figs[(figs["kind"] == "flow") & (figs["use"] != "context")]
     labelled = set()  # one legend entry per panel, however many years were reported
     for _, r in flows.iterrows():
-        ax = {"T3": axes[1], "ALL": axes[2]}.get(r["tier"])
+        ax = {"T2": axes[0], "T3": axes[1], "ALL": axes[2]}.get(r["tier"])
         if ax is None:
             continue
         # the pool's reported "new firms" is read as its net growth (see seeds/), not gross entry
