@@ -139,10 +139,21 @@ def test_distance_is_zero_inside_tolerance_and_grows_outside():
     assert d({"a": 109.0, "b": 1019.0}) == 0.0  # both within their bands: no credit for an exact hit
     near, far = d({"a": 100.0, "b": 1030.0}), d({"a": 100.0, "b": 1060.0})
     assert 0 < near < far
-    assert excess(np.array([130.0]), np.array([100.0]), np.array([0.1]))[0] == pytest.approx(2.0)
+    assert excess(np.array([130.0]), np.array([100.0]), np.array([0.1]))[0] == pytest.approx(
+        (np.log(1.3) - np.log(1.1)) / np.log(1.1))
     assert d({"a": np.nan, "b": 1000.0}) == np.inf  # a missing reading never passes
     dropped = ToleranceDistance(t.assign(weight=[1.0, 0.0]))
     assert dropped({"a": 100.0, "b": 5000.0}) == 0.0
+
+
+def test_distance_misses_twice_and_half_the_reported_figure_equally():
+    """A run's counts scatter multiplicatively: a distance that punished overshoot more than the same
+    factor of undershoot would pull every noisy figure's fitted median below the reported one."""
+    e = excess(np.array([200.0, 50.0, 110.0, 100.0 / 1.1]), np.full(4, 100.0), np.full(4, 0.1))
+    assert e[0] == pytest.approx(e[1])
+    assert e[0] > 0.0
+    assert e[2] == pytest.approx(0.0, abs=1e-12) and e[3] == pytest.approx(0.0, abs=1e-12)  # the band's two edges
+    assert excess(np.array([0.0]), np.array([100.0]), np.array([0.1]))[0] == np.inf  # none at all never passes
 
 
 def test_weights_drop_figures_and_cutoff_holds_later_ones_out(tmp_path):
