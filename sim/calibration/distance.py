@@ -1,20 +1,20 @@
 """Distance between a simulated history and the reported figures, for rounded counts of uncertain
 vintage: each figure is met when the simulated value lies within its relative tolerance (no credit
-for an exact hit), and the miss outside that band is measured in units of the tolerance, on the log
-of the ratio simulated / reported:
+for an exact hit), and the miss outside that band is measured in units of the band, on the log of
+the ratio simulated / reported:
 
     band_i   = ln(1 + tol_i)
     excess_i = max(0, |ln(sim_i / reported_i)| - band_i) / band_i
     distance = sqrt( sum_i w_i excess_i^2 / sum_i w_i )
 
 So the distance is 0 when every fitted figure is inside its band, and 1 when the figures are, in
-the weighted root-mean-square, one tolerance width outside it. A figure with weight 0 is dropped.
+the weighted root-mean-square, one band width outside it. A figure with weight 0 is dropped.
 
 Why the log: a run's counts scatter multiplicatively (a city's little giants vary by a third from run
 to run of one particle), and a miss measured on the plain ratio punishes a run at twice the reported
 count (excess 9 at 10% tolerance) far more than one at half of it (4). ABC accepts a particle by its
 runs' distances, so that asymmetry pulled the posterior's median of every noisy figure below what was
-reported (by 13-21% at a spread of 30-40%, experiments/distance_bias.py). On the log ratio twice and
+reported (by 13-22% at a spread of 30-40%, experiments/distance_bias.py). On the log ratio twice and
 half miss equally, and the accepted median sits on the reported figure.
 """
 
