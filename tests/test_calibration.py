@@ -156,6 +156,23 @@ def test_distance_misses_twice_and_half_the_reported_figure_equally():
     assert excess(np.array([0.0]), np.array([100.0]), np.array([0.1]))[0] == np.inf  # none at all never passes
 
 
+def test_fit_charts_name_each_figure_in_words():
+    """The fit chart goes into briefings: its rows say what was counted, where and when, not codes."""
+    from sim.presentation.fit_report import _figure_label
+
+    rows = [
+        ("T3", "stock", "2023-08-31", 796.0, "n_T3_titles__beijing at end of 2023Q3"),
+        ("T2", "stock", "2025-11-12", 140000.0, "n_T2plus at end of 2025Q4"),
+        ("T3", "flow", "2019-12-31", 248.0, "recognised_T3 summed 2019Q1-2019Q4"),
+        ("T3", "review_pass", "2024-12-31", 0.829, "renewed_first_T3 in 2024 / recognised_T3 in 2021"),
+        ("HTE", "flow", "2023-12-31", 3071.0, "no model flow for HTE"),
+    ]
+    labels = [_figure_label(dict(zip(("tier", "kind", "date", "reported", "model_reading"), r))) for r in rows]
+    assert labels == ["Little giants (T3), Beijing, Aug 2023: 796", "SRDI SMEs (T2 and above), Nov 2025: 140,000",
+                      "New little giants in 2019: 248", "Little giants passing MIIT's 2024 review: 83%",
+                      "New high-tech enterprises in 2023: 3,071"]
+
+
 def test_weights_drop_figures_and_cutoff_holds_later_ones_out(tmp_path):
     write_figures(tmp_path / "f.csv", {f[0]: 1000 for f in FIGURES})
     cfg = small_cfg(tmp_path / "f.csv", weights={"s_hte_2021": 0.0}, cutoff="2022-12-31")

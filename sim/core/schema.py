@@ -576,7 +576,7 @@ class Calibration(Block):
     # weights even with a dozen parameters (experiments/calibration_kernel_ess.py), at lower acceptance
     kernel_scaling: Annotated[float, Field(gt=0.0, le=100.0)] = 4.0
     scale: Annotated[float, Field(gt=0.0, le=1.0)] = 1.0  # fit on a population this fraction of the region
-    check_replications: Annotated[int, Field(ge=2, le=10000)] = 40  # posterior-predictive runs in the report
+    check_replications: Annotated[int, Field(ge=2, le=10000)] = 200  # posterior-predictive runs in the report
     out: str | None = None  # working directory; default results/calibration/<region>[_cutoff-DATE]
     restart: bool = False  # ignore an unfinished fit with the same settings instead of resuming it
 

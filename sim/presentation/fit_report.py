@@ -12,7 +12,7 @@ import pandas as pd
 
 from sim.calibration.backtest import score
 from sim.calibration.priors import bounds, sampling_space
-from sim.core.outcomes import TIER_COLUMN, fmt, percent
+from sim.core.outcomes import INDICATORS, TIER_COLUMN, fmt, percent
 from sim.core.schema import SimConfig, value_of
 from sim.experiment import posterior as post_mod
 from sim.experiment.store import write_text
@@ -69,7 +69,7 @@ def targets_chart(table: pd.DataFrame, region_label: str, interval: float, cutof
     ax.xaxis.set_minor_locator(mticker.NullLocator())
     ax.xaxis.set_major_formatter(mticker.FuncFormatter(lambda v, _: f"{v:g}"))
     ax.set_xlabel(f"simulated / reported (dot: median, line: {percent(interval)}% interval)")
-    ax.set_title(f"{region_label}: " + (f"backtest fitted to the figures up to {cutoff}, against each reported figure"
+    ax.set_title(f"{region_label}: " + (f"backtest (fitted up to {cutoff}) against each reported figure"
                                         if cutoff else "calibrated model against each reported figure"), fontsize=10)
     ax.grid(axis="x", alpha=0.3, which="both")
     fig.legend(*ax.get_legend_handles_labels(), fontsize=8, frameon=False, loc="lower center", ncol=4)
@@ -130,10 +130,24 @@ def tiers_chart(cfg: SimConfig, quarterly: pd.DataFrame, targets: pd.DataFrame, 
 
 
 def _figure_label(r) -> str:
-    """``T3 stock 2023-08: 288``, led by the area a figure of the national model is read in
-    (``n_T3__beijing``), so the cities' rows can be told apart."""
+    """A figure in words, as an analyst reads it: ``Little giants (T3), Beijing, Aug 2023: 796``,
+    ``New little giants in 2019: 248``, ``Little giants passing MIIT's 2022 review: 57%`` (the national
+    model's city rows name their area, read from the column, e.g. ``n_T3_titles__beijing``)."""
     area = str(r["model_reading"]).split(" ")[0].partition("__")[2]
-    return f"{area.title() + ' ' if area else ''}{r['tier']} {r['kind']} {r['date'][:7]}: {_reported(r)}"
+    when = pd.Timestamp(r["date"])
+    if r["kind"] == "review_pass":
+        what = f"Little giants passing MIIT's {when.year} review"
+    elif r["kind"] == "flow":
+        what = FLOW_WORDS.get(r["tier"], f"New {r['tier']}") + f" in {when.year}"
+    else:
+        what = INDICATORS[TIER_COLUMN[r["tier"]]].label + f"{', ' + area.title() if area else ''}, {when:%b %Y}"
+    return f"{what}: {_reported(r)}"
+
+
+# a reported yearly flow of a tier, in words (the net rise of firms and new high-tech enterprises have
+# no indicator of their own)
+FLOW_WORDS = {"T3": "New little giants", "T2": "New SRDI SMEs",
+              "ALL": "Net rise in pool firms", "HTE": "New high-tech enterprises"}
 
 
 # ----------------------------------------------------------------------------------- markdown
