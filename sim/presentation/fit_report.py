@@ -12,6 +12,7 @@ import pandas as pd
 
 from sim.calibration.backtest import score
 from sim.calibration.priors import bounds, sampling_space
+from sim.calibration.targets import FLOW_COLUMN
 from sim.core.outcomes import INDICATORS, TIER_COLUMN, fmt, percent
 from sim.core.schema import SimConfig, value_of
 from sim.experiment import posterior as post_mod
@@ -137,17 +138,17 @@ def _figure_label(r) -> str:
     when = pd.Timestamp(r["date"])
     if r["kind"] == "review_pass":
         what = f"Little giants passing MIIT's {when.year} review"
+    elif r["kind"] == "flow" and FLOW_COLUMN.get(r["tier"]) in INDICATORS:
+        what = INDICATORS[FLOW_COLUMN[r["tier"]]].label.replace("the year", str(when.year))
     elif r["kind"] == "flow":
-        what = FLOW_WORDS.get(r["tier"], f"New {r['tier']}") + f" in {when.year}"
+        what = OTHER_FLOW_WORDS.get(r["tier"], f"New {r['tier']}") + f" in {when.year}"
     else:
         what = INDICATORS[TIER_COLUMN[r["tier"]]].label + f"{', ' + area.title() if area else ''}, {when:%b %Y}"
     return f"{what}: {_reported(r)}"
 
 
-# a reported yearly flow of a tier, in words (the net rise of firms and new high-tech enterprises have
-# no indicator of their own)
-FLOW_WORDS = {"T3": "New little giants", "T2": "New SRDI SMEs",
-              "ALL": "Net rise in pool firms", "HTE": "New high-tech enterprises"}
+# reported yearly flows with no indicator of their own (titles granted are read from recognised_T*)
+OTHER_FLOW_WORDS = {"ALL": "Net rise in pool firms", "HTE": "New high-tech enterprises"}
 
 
 # ----------------------------------------------------------------------------------- markdown
