@@ -269,8 +269,12 @@ def test_resume_continues_the_same_fit(synthetic, tmp_path):
     state = json.loads((tmp_path / "r" / "state.json").read_text())
     assert list(state["runs"]) == [str(first.abc_id)]
     # a finished fit with the same settings is not redone; restart=true starts a new one
+    # ... and keeps what the process that finished it said of why it stopped
+    state["runs"][str(first.abc_id)]["stop_reason"] = f"{second.stop_reason} (and more it saw)"
+    (tmp_path / "r" / "state.json").write_text(json.dumps(state))
     again = run_fit(more, "test", progress=False)
     assert again.resumed and again.evaluations == second.evaluations
+    assert again.stop_reason == f"{second.stop_reason} (and more it saw)"
     fresh = run_fit(small_cfg(synthetic, out=str(tmp_path / "r"), generations=1, particles=20,
                               restart=True), "test", progress=False)
     assert fresh.abc_id != first.abc_id

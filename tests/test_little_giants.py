@@ -117,6 +117,15 @@ def test_a_firm_that_outgrows_sme_size_keeps_its_title_until_review():
     assert not f.alive[i] and m.counters["lost_review_T2"] >= 1 and m.counters["left"] >= 1
 
 
+def test_an_srdi_holder_that_does_not_apply_for_review_lets_its_title_lapse():
+    """Review is applied for: with nobody applying every SRDI title due is lost (MIIT's are not)."""
+    none, every = (run_one(chongqing(f"uncertainties.apply_review_t2={p}"), 2) for p in (0.0, 1.0))
+    assert none["review_due_T2"].sum() > 20 and none["renewed_T2"].sum() == 0
+    assert none["lost_review_T2"].sum() == none["review_due_T2"].sum()
+    assert none["renewed_T3"].sum() > 0.5 * none["review_due_T3"].sum() > 0  # MIIT's reviews are its own
+    assert every["renewed_T2"].sum() > 0.5 * every["review_due_T2"].sum()
+
+
 def test_a_listed_firm_keeps_its_title():
     cfg = chongqing("uncertainties.listing_rate=1.0", "behaviour.exits.listing_min_revenue=0.0")
     m = SMEModel(cfg, 4)

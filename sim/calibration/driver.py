@@ -366,11 +366,15 @@ def run_fit(cfg: SimConfig, command: str, progress: bool = True) -> FitResult:
         history.done()
         fit.sampler.stop()
         fit.record()
-        run["stop_reason"] = reason or "interrupted"
+        # a resumed fit that ran no generation keeps what its last process said of why it stopped
+        said = str(run.get("stop_reason", ""))
+        kept = history.max_t + 1 == done_gens and reason and said.startswith(reason)
+        run["stop_reason"] = said if kept else reason or "interrupted"
         _save_state(fit.out_dir, fit.state)
         bar.close()
         logging.getLogger("ABC").removeHandler(handler)
         handler.close()
+    reason = run["stop_reason"]
     if history.max_t < 0:
         raise InputError(f"calibration: no generation finished ({reason}); raise calibration.max_minutes")
     pops = history.get_all_populations()

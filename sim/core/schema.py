@@ -249,6 +249,9 @@ class Uncertainties(Block):
     apply_t3: Share = 0.45  # chance an eligible SRDI firm is nominated for MIIT's national batch
     accept_t2: Share = 0.75  # chance an eligible applicant passes municipal expert review
     review_noise_points: Annotated[float, Field(ge=0.0, le=30.0)] = 6.0  # expert noise at review (points)
+    # chance an SRDI holder applies for review when its title expires (复核 is applied for; a
+    # title not put up for review lapses when the year's list is published)
+    apply_review_t2: Share = 1.0
     merit_noise_points: Annotated[float, Field(ge=0.0, le=30.0)] = 6.0  # MIIT experts' noise on a nominee's merit
     # single-region runs: which of the calibrated national model's bar trajectories the rest of China
     # sets, as a quantile of them ranked from lowest to highest bar (``NationalBar.index_at``); unset:

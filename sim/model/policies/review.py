@@ -50,12 +50,15 @@ def _lose(model: World, idx: np.ndarray, tier: int) -> None:
 def review_expiring(model: World) -> None:
     """Titles reaching their validity this quarter are reviewed: renewed if the firm still meets its
     tier's criteria (with expert noise; T1/T2 with the city's strictness, T3 with MIIT's rules of
-    the year), else dropped to the highest lower tier it meets, with a fresh title, or to T0."""
+    the year), else dropped to the highest lower tier it meets, with a fresh title, or to T0. A
+    review is applied for: an SRDI holder that does not apply (``apply_review_t2``) lets its title
+    lapse, counted as lost at review (passed / due is the pass rate provinces see)."""
     f, q, live = model.firms, model.quarter, model.live
     due = _due(live, f.cols, q)
     if not len(due):
         return
     noise_pts = model.unc.review_noise_points * model.normal("review", due)
+    applies = model.uniform("review", due, draw=1) < model.unc.apply_review_t2
     shift = municipal_shift(model)
     year = model.calendar.year_quarter(q)[0]
     for tier in (rules.T3, rules.T2, rules.T1):
@@ -70,6 +73,8 @@ def review_expiring(model: World) -> None:
             model.counters["renewed_first_T3"] += int((keep & first).sum())
         else:
             keep = model.criteria.eligible_for(tier, f, idx, q, shift[f.area[idx]] + noise_pts[at])
+            if tier == rules.T2:
+                keep &= applies[at]
         f.title_granted[idx[keep]] = q  # a renewal starts a new validity period
         f.title_expiry[idx[keep]] = q + _validity(model, idx[keep], tier)
         model.counters[f"review_due_T{tier}"] += len(idx)
