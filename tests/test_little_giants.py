@@ -14,6 +14,7 @@ from sim.experiment.runner import run_one
 from sim.model import rules
 from sim.model.firms import FAILED, GRADUATED, IN_POOL
 from sim.model.model import SMEModel
+from sim.model.policies import review
 
 SCENARIOS = ["baseline", "finance_boost", "subsidy_boost", "chain_leader_open", "strict_review", "lenient_review",
              "full_package"]
@@ -115,6 +116,38 @@ def test_a_firm_that_outgrows_sme_size_keeps_its_title_until_review():
     f.title_expiry[i] = m.quarter  # its review falls due now
     m.step()  # at review it fails the size test, holds no title, and leaves
     assert not f.alive[i] and m.counters["lost_review_T2"] >= 1 and m.counters["left"] >= 1
+
+
+def _new_little_giants(cfg, seed: int) -> dict[int, tuple[np.ndarray, np.ndarray]]:
+    """Each batch year's new little giants: the tier each held before the batch, and whether each
+    met the SRDI criteria (at the city's line) when MIIT took it."""
+    m = SMEModel(cfg, seed)
+    out = {}
+    while m.running:
+        f, q = m.firms, m.quarter
+        before = f.tier[: f.n].copy()
+        m.step()
+        new = np.flatnonzero((f.tier[: len(before)] == rules.T3) & (f.title_granted[: len(before)] == q)
+                             & (before != rules.T3))
+        if len(new):
+            srdi = m.criteria.eligible_for(rules.T2, f, new, q, review.municipal_shift(m)[f.area[new]])
+            out[m.calendar.year_quarter(q)[0]] = (before[new], srdi)
+    return out
+
+
+def test_until_2022_miit_also_takes_firms_from_the_provinces_cultivation_pools():
+    """The 2018 notice let provinces nominate firms they cultivated without the SRDI title: batches
+    1-3 take some such firms, each meeting the SRDI criteria; from 2022 only SRDI holders."""
+    cfg = chongqing()
+    cfg = cfg.model_copy(update={"miit": cfg.miit.model_copy(update={"bar": {y: -np.inf for y in range(2019, 2027)}})})
+    batches = _new_little_giants(cfg, 2)
+    early = [batches[y] for y in (2019, 2020, 2021) if y in batches]
+    assert sum(int((tiers < rules.T2).sum()) for tiers, _ in early) > 0
+    assert all(srdi[tiers < rules.T2].all() for tiers, srdi in early)
+    assert all((batches[y][0] == rules.T2).all() for y in batches if y >= 2022) and max(batches) >= 2024
+    # with the SRDI title required throughout (the 2022 rule), every new little giant held it
+    strict = cfg.model_copy(update={"miit": cfg.miit.model_copy(update={"srdi_title_required": {2019: True}})})
+    assert all((tiers == rules.T2).all() for tiers, _ in _new_little_giants(strict, 2).values())
 
 
 def test_an_srdi_holder_that_does_not_apply_for_review_lets_its_title_lapse():

@@ -161,6 +161,9 @@ class MIIT(Block):
     min_revenue: dict[int, Annotated[float, Field(ge=0.0)]]  # from each year on: last-year revenue needed, M yuan
     max_revenue: dict[int, Annotated[float, Field(gt=0.0)] | None]  # from each year on: last-year revenue allowed (null: no cap)
     min_growth: dict[int, Annotated[float, Field(ge=0.0, le=1.0)]]  # from each year on: 2-year average growth needed
+    # from each year on: whether a nominee must hold the provincial SRDI title (false: firms in the
+    # provinces' SRDI cultivation pools, meeting the SRDI criteria without the title, may apply too)
+    srdi_title_required: dict[int, bool] = {2019: True}
     # single-region runs: the national merit bar of each year, from the calibrated national model
     bar_file: str | None = None  # default configs/calibrated/national.yaml
     fallback_bar: Annotated[float, Field(ge=0.0, le=200.0)] = 80.0  # T2 points, when there is no national model
@@ -185,6 +188,10 @@ class MIIT(Block):
     def min_growth_in(self, year: int) -> float:
         """Two-year average growth an applicant or reviewed little giant needs in ``year``."""
         return _in_force(self.min_growth, year, 0.0)
+
+    def srdi_title_required_in(self, year: int) -> bool:
+        """Whether MIIT's nominees in ``year`` must hold the provincial SRDI title."""
+        return bool(_in_force(self.srdi_title_required, year, True))
 
 
 def _in_force(rule_from: dict[int, float | None], year: int, before: float | None) -> float | None:

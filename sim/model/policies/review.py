@@ -58,7 +58,6 @@ def review_expiring(model: World) -> None:
     if not len(due):
         return
     noise_pts = model.unc.review_noise_points * model.normal("review", due)
-    applies = model.uniform("review", due, draw=1) < model.unc.apply_review_t2
     shift = municipal_shift(model)
     year = model.calendar.year_quarter(q)[0]
     for tier in (rules.T3, rules.T2, rules.T1):
@@ -73,8 +72,8 @@ def review_expiring(model: World) -> None:
             model.counters["renewed_first_T3"] += int((keep & first).sum())
         else:
             keep = model.criteria.eligible_for(tier, f, idx, q, shift[f.area[idx]] + noise_pts[at])
-            if tier == rules.T2:
-                keep &= applies[at]
+            if tier == rules.T2:  # the holder's own choice to apply, drawn for SRDI holders only
+                keep &= model.uniform("review", idx, draw=1) < model.unc.apply_review_t2
         f.title_granted[idx[keep]] = q  # a renewal starts a new validity period
         f.title_expiry[idx[keep]] = q + _validity(model, idx[keep], tier)
         model.counters[f"review_due_T{tier}"] += len(idx)
@@ -148,7 +147,8 @@ def dynamic_exit(model: World) -> None:
 def recognise(model: World) -> None:
     """Grant titles due this quarter: T1 continuously (from its start), T2 in the municipal yearly
     batch, T3 in MIIT's national batch. Each tier is open only to holders of the tier below (before
-    the T1 tier existed, ordinary SMEs could apply for T2 directly)."""
+    the T1 tier existed, ordinary SMEs could apply for T2 directly; before MIIT required the SRDI
+    title, firms meeting the SRDI criteria could be nominated for T3)."""
     q, cal, unc = model.quarter, model.calendar, model.unc
     if cal.t1_open(q):
         _municipal_round(model, rules.T1, [rules.T0], unc.apply_t1, 1.0)
@@ -190,14 +190,23 @@ def _municipal_round(model: World, tier: int, from_tiers: list[int], p_apply: fl
 def _national_batch(model: World) -> None:
     """MIIT's batch: provinces nominate their SRDI firms that apply and meet the criteria in force;
     MIIT ranks nominees by merit (SRDI score plus its experts' noise) and takes the best
-    (``MIIT.select``). 免申即享 is municipal: MIIT's batch always needs a nomination."""
+    (``MIIT.select``). 免申即享 is municipal: MIIT's batch always needs a nomination. In years when
+    MIIT does not require the SRDI title (``miit.srdi_title_required``), firms of the provinces'
+    cultivation pools may be nominated too: those meeting the SRDI criteria at the city's own line."""
     f, q = model.firms, model.quarter
+    year = model.calendar.year_quarter(q)[0]
     apply = np.full(len(model.areas), model.unc.apply_t3)
-    cand = _applicants(model, rules.T3, [rules.T2], apply, 1.0)
+    if model.cfg.miit.srdi_title_required_in(year):
+        cand = _applicants(model, rules.T3, [rules.T2], apply, 1.0)
+    else:
+        cand = _applicants(model, rules.T3, [rules.T0, rules.T1, rules.T2], apply, 1.0)
+        keep = f.tier[cand] == rules.T2
+        pool = cand[~keep]
+        keep[~keep] = model.criteria.eligible_for(rules.T2, f, pool, q, municipal_shift(model)[f.area[pool]])
+        cand = cand[keep]
     nominees = cand[model.criteria.t3_eligible(f, cand, q)]
     model.counters["nominated_T3"] += len(nominees)
     merit = model.criteria.t2_score(f, nominees, q) + model.unc.merit_noise_points * model.normal("merit", nominees)
-    year = model.calendar.year_quarter(q)[0]
     new = model.miit.select(nominees, merit, year)
     f.t3_cohort[new[f.t3_cohort[new] == 0]] = year
     _award(model, new, rules.T3)
