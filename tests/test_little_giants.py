@@ -150,6 +150,51 @@ def test_until_2022_miit_also_takes_firms_from_the_provinces_cultivation_pools()
     assert all((tiers == rules.T2).all() for tiers, _ in _new_little_giants(strict, 2).values())
 
 
+def _srdi_lists(m: SMEModel) -> dict[int, np.ndarray]:
+    """Quarter of the year -> list quarters (``srdi_list``) of the firms newly granted the SRDI
+    title in that quarter over ``m``'s run (demotions from little giant left out)."""
+    out = {k: [] for k in range(1, 5)}
+    while m.running:
+        q, before = m.quarter, m.firms.tier[: m.firms.n].copy()
+        m.step()
+        f = m.firms
+        new = np.flatnonzero((f.tier[: len(before)] == rules.T2) & (f.title_granted[: len(before)] == q)
+                             & (before < rules.T2))
+        entered = np.arange(len(before), f.n)  # entrants of this quarter hold no title yet
+        assert not (f.tier[entered] > 0).any()
+        out[m.calendar.year_quarter(q)[1]].append(f.srdi_list[new])
+    return {k: np.concatenate(v) for k, v in out.items()}
+
+
+def test_a_region_of_many_provinces_grants_srdi_lists_all_year_each_firm_in_its_provinces_quarter():
+    """With ``calendar.t2_list_shares`` each firm's province lists it in one quarter of the year (its
+    own fixed draw, in those shares): SRDI titles are granted in every quarter, each to firms of that
+    quarter, and a title granted in the run falls due for review in the same quarter; with a single
+    list quarter (the default) every title is granted in it."""
+    spread = chongqing("+region.calendar.t2_list_shares=[0.1,0.2,0.3,0.4]")
+    m = SMEModel(spread, 3)
+    by_quarter = _srdi_lists(m)
+    for k, lists in by_quarter.items():
+        assert len(lists) > 10 and (lists == k).all(), k
+    f = m.firms
+    shares = np.bincount(f.srdi_list[: f.n], minlength=5)[1:] / f.n
+    np.testing.assert_allclose(shares, [0.1, 0.2, 0.3, 0.4], atol=0.02)
+    # entrants' titles (initial holders' were granted at staggered past quarters)
+    held = (f.tier[: f.n] == rules.T2) & (f.born_step[: f.n] > 0)
+    due = (f.title_expiry[: f.n][held] % 4) + 1  # quarter 0 is the start year's Q1
+    assert held.sum() > 20 and (due == f.srdi_list[: f.n][held]).mean() > 0.9  # the rest: demoted from T3
+    single = _srdi_lists(SMEModel(chongqing(), 3))
+    assert all(len(single[k]) == 0 for k in (1, 2, 3)) and len(single[4]) > 10
+
+
+def test_the_srdi_scale_up_starts_in_its_quarter():
+    """The national lists follow the 2022 interim measures from 2022 Q3, and run in every quarter."""
+    cal = rules.RecognitionCalendar(2018, national().region.calendar)
+    step = {(2018 + s // 4, s % 4 + 1): s for s in range(40)}
+    assert not cal.t2_full_scale(step[2022, 2]) and cal.t2_full_scale(step[2022, 3])
+    assert all(cal.t2_batch(s) for s in range(8))
+
+
 def test_an_srdi_holder_that_does_not_apply_for_review_lets_its_title_lapse():
     """Review is applied for: with nobody applying every SRDI title due is lost (MIIT's are not)."""
     none, every = (run_one(chongqing(f"uncertainties.apply_review_t2={p}"), 2) for p in (0.0, 1.0))

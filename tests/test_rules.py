@@ -13,12 +13,13 @@ from sim.model.params import rule_params
 STEP = 40  # 2028 Q1 when the run starts in 2018
 CFG = compose_job(["calibration.use=none"])
 CRITERIA = rules.Criteria(CFG)
+CALENDAR = rules.RecognitionCalendar(CFG.start_year, CFG.region.calendar)
 
 
 def one_firm(**state) -> tuple[FirmPopulation, np.ndarray]:
     """A population of one firm with the given state (everything else at its empty value; its SME
     ceiling the revenue cap, as for a firm of 1,000 employees or more)."""
-    f = FirmPopulation(1, rule_params(CFG), clusters=None)
+    f = FirmPopulation(1, rule_params(CFG), None, CALENDAR.list_shares)
     f.n = 1
     f.alive[0] = True
     for name, value in {"sme_ceiling": CFG.region.sme_revenue_cap, **state}.items():
@@ -200,7 +201,7 @@ def test_may_meet_holds_for_every_firm_that_meets_the_criteria():
     (values at, just below and just above each), so a mismatch of one inequality shows."""
     n = 20_000
     rng = np.random.default_rng(7)
-    f = FirmPopulation(n, rule_params(CFG), clusters=None)
+    f = FirmPopulation(n, rule_params(CFG), None, CALENDAR.list_shares)
     f.n = n
     f.alive[:n] = True
 

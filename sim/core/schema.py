@@ -456,11 +456,23 @@ class Calendar(Block):
     t1_start_year: Year = 2022  # innovative-SME tier formalised Aug 2022; continuous thereafter
     t1_start_quarter: Annotated[int, Field(ge=1, le=4)] = 3
     t2_batch_quarter: Annotated[int, Field(ge=1, le=4)] = 4
-    # from this year provinces run their SRDI lists at full scale (null: always); before it, the
-    # SRDI pass line is uncertainties.t2_line_before_scale_up points higher
+    # a region of many provinces: the share of its firms whose province grants its SRDI list in
+    # Q1, Q2, Q3, Q4 (each firm's own fixed draw; a title then falls due for review in that quarter
+    # too); null: every list in t2_batch_quarter
+    t2_list_shares: list[Annotated[float, Field(ge=0.0, le=1.0)]] | None = None
+    # from this year and quarter provinces run their SRDI lists at full scale (null: always); before
+    # it, the SRDI pass line is uncertainties.t2_line_before_scale_up points higher
     t2_scale_up_year: Year | None = None
+    t2_scale_up_quarter: Annotated[int, Field(ge=1, le=4)] = 1
     t3_first_year: Year = 2019  # 1st national batch of little giants
     t3_batch_quarter: Annotated[int, Field(ge=1, le=4)] = 3
+
+    @field_validator("t2_list_shares")
+    @classmethod
+    def _four_shares(cls, v: list[float] | None) -> list[float] | None:
+        if v is not None and (len(v) != 4 or abs(sum(v) - 1.0) > 1e-9):
+            raise ValueError("must be four shares (Q1-Q4) summing to 1")
+        return v
 
 
 REST = "rest"  # the national model's area for the rest of China: its pool share is what is left

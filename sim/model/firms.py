@@ -58,6 +58,7 @@ COLUMNS: dict[str, tuple[type, float | int | bool]] = {
     "debt": (np.float64, 0.0),  # M yuan
     "niche_market": (np.float64, 1.0),  # size of its national niche market, M yuan
     "digital": (np.bool_, False),  # has used a digital/AI voucher
+    "srdi_list": (np.int8, 0),  # quarter (1-4) in which its province grants SRDI lists (its own fixed draw)
     "tier": (np.int8, 0),
     "title_granted": (np.int32, -1),  # quarter its current validity began (grant or renewal)
     "title_expiry": (np.int32, -1),  # quarter its current title expires and is reviewed
@@ -85,6 +86,7 @@ def _column(size: int, dtype: type, empty: float | int | bool) -> np.ndarray:
  ENTRANT_INSTITUTION, ENTRANT_HIGH_TECH, ENTRANT_MAIN_SHARE) = range(9)
 MAIN_SHARE_KEYS = 2  # the main share takes two attributes' worth of draw numbers (2 x 4 uniforms)
 ENTRANT_SIZE_STANDARD = ENTRANT_MAIN_SHARE + MAIN_SHARE_KEYS  # revenue per employee
+ENTRANT_SRDI_LIST = ENTRANT_SIZE_STANDARD + 1  # the quarter of its province's SRDI list
 MIN_CAPACITY, GROWTH_FACTOR = 16, 1.5  # the columns' smallest size, and how much they grow when full
 
 
@@ -174,9 +176,10 @@ class FirmPopulation:
     """Columns of firm state with amortised growth; ``n`` slots are in use, ``alive`` marks firms.
     New firms are drawn from the region's clusters (``clusters``) with the rules' parameters ``p``."""
 
-    def __init__(self, capacity: int, p: RuleParams, clusters: ClusterTable):
+    def __init__(self, capacity: int, p: RuleParams, clusters: ClusterTable, srdi_list_shares: np.ndarray):
         self.n = 0
         self.p, self.clusters = p, clusters
+        self.srdi_list_cum = np.cumsum(srdi_list_shares)  # by quarter: see ``RecognitionCalendar``
         self._cap = max(int(capacity), MIN_CAPACITY)
         for name, (dtype, empty) in COLUMNS.items():
             setattr(self, name, _column(self._cap, dtype, empty))
@@ -230,6 +233,8 @@ class FirmPopulation:
         self.born_step[s] = step - np.round(age_years * QUARTERS_PER_YEAR).astype(np.int32)
         median = self.p.revenue_median * (1.0 if in_business else self.p.entrant_size_ratio)
         _entrant_state(key, s.start, s.stop, self.clusters, self.p, self.cols, median)
+        u = uniforms(key, ENTRANT_SRDI_LIST, 0, np.arange(s.start, s.stop))
+        self.srdi_list[s] = np.minimum(np.searchsorted(self.srdi_list_cum, u, side="right"), QUARTERS_PER_YEAR - 1) + 1
         if in_business:
             self._grow_with_age(s, age_years)
         if age_years.any():

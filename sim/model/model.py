@@ -99,7 +99,7 @@ class SMEModel(mesa.Model):
         self.miit = MIIT(self)
 
         clusters = cluster_table(self.region.clusters, self.cluster_leaders, self.cluster_n_leaders)
-        self.firms = FirmPopulation(self._expected_slots(), self.params, clusters)
+        self.firms = FirmPopulation(self._expected_slots(), self.params, clusters, self.calendar.list_shares)
         self._populate()
         self._live = np.arange(self.firms.capacity)  # its first _n_live entries: see ``live``
         self._n_live = self.firms.n

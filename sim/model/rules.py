@@ -205,11 +205,19 @@ def _table(x: np.ndarray, steps: Steps) -> np.ndarray:
 
 # ------------------------------------------------------------------------------------ calendar
 class RecognitionCalendar:
-    """Which recognitions fire in a quarter: T1 continuous from its start, T2 and T3 yearly batches."""
+    """Which recognitions fire in a quarter: T1 continuous from its start, T2 in the provinces' yearly
+    lists (one quarter, or spread over the year where a region holds many provinces), T3 in MIIT's
+    yearly batch."""
 
     def __init__(self, start_year: int, cal) -> None:
         self.start_year = start_year
         self.cal = cal
+        shares = np.zeros(QUARTERS_PER_YEAR)
+        if cal.t2_list_shares is None:
+            shares[cal.t2_batch_quarter - 1] = 1.0
+        else:
+            shares[:] = cal.t2_list_shares
+        self.list_shares = shares
 
     def year_quarter(self, step: int) -> tuple[int, int]:
         return self.start_year + step // 4, step % 4 + 1
@@ -223,12 +231,14 @@ class RecognitionCalendar:
         return self.year_quarter(step)[0] > self.cal.t1_start_year
 
     def t2_batch(self, step: int) -> bool:
-        return self.year_quarter(step)[1] == self.cal.t2_batch_quarter
+        """Whether some province grants its SRDI list this quarter."""
+        return self.list_shares[self.year_quarter(step)[1] - 1] > 0.0
 
     def t2_full_scale(self, step: int) -> bool:
-        """Whether provinces run their SRDI lists at full scale (from ``t2_scale_up_year``, if set)."""
+        """Whether provinces run their SRDI lists at full scale (from ``t2_scale_up_year`` and
+        ``t2_scale_up_quarter``, if set)."""
         year = self.cal.t2_scale_up_year
-        return year is None or self.year_quarter(step)[0] >= year
+        return year is None or self.year_quarter(step) >= (year, self.cal.t2_scale_up_quarter)
 
     def t3_batch(self, step: int) -> bool:
         y, q = self.year_quarter(step)

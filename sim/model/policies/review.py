@@ -145,42 +145,47 @@ def dynamic_exit(model: World) -> None:
 
 
 def recognise(model: World) -> None:
-    """Grant titles due this quarter: T1 continuously (from its start), T2 in the municipal yearly
-    batch, T3 in MIIT's national batch. Each tier is open only to holders of the tier below (before
-    the T1 tier existed, ordinary SMEs could apply for T2 directly; before MIIT required the SRDI
-    title, firms meeting the SRDI criteria could be nominated for T3)."""
+    """Grant titles due this quarter: T1 continuously (from its start), T2 in the provinces' yearly
+    lists (each firm in its province's quarter), T3 in MIIT's national batch. Each tier is open only
+    to holders of the tier below (before the T1 tier existed, ordinary SMEs could apply for T2
+    directly; before MIIT required the SRDI title, firms meeting the SRDI criteria could be
+    nominated for T3)."""
     q, cal, unc = model.quarter, model.calendar, model.unc
     if cal.t1_open(q):
         _municipal_round(model, rules.T1, [rules.T0], unc.apply_t1, 1.0)
     if cal.t2_batch(q):
         below = [rules.T1] if cal.t1_required_for_t2(q) else [rules.T0, rules.T1]
         selective = 0.0 if cal.t2_full_scale(q) else unc.t2_line_before_scale_up
-        _municipal_round(model, rules.T2, below, unc.apply_t2, unc.accept_t2, selective)
+        _municipal_round(model, rules.T2, below, unc.apply_t2, unc.accept_t2, selective,
+                         list_quarter=cal.year_quarter(q)[1])
     if model.miit.batch_due(q):
         _national_batch(model)
 
 
-def _applicants(model: World, tier: int, from_tiers: list[int], p_apply: np.ndarray, p_accept: float) -> np.ndarray:
+def _applicants(model: World, tier: int, from_tiers: list[int], p_apply: np.ndarray, p_accept: float,
+                list_quarter: int = 0) -> np.ndarray:
     """Firms at a tier the round is open to that apply (``p_apply`` per area) and pass the experts'
-    stage, leaving out those that lost this tier (or a higher one) this quarter."""
+    stage, leaving out those that lost this tier (or a higher one) this quarter; with a
+    ``list_quarter`` (1-4), only firms whose province grants its SRDI list in that quarter."""
     f, q = model.firms, model.quarter
     open_to = np.zeros(rules.N_TIERS, dtype=bool)
     open_to[from_tiers] = True
     # tiers are read again: an earlier round may have granted; a firm's application and expert
     # luck are its own for the quarter, the same in every round
     keys = (model.qkey("apply"), model.qkey("accept"))
-    return _candidates(model.live, f.cols, open_to, keys, p_apply, p_accept, (q, tier))
+    return _candidates(model.live, f.cols, open_to, keys, p_apply, p_accept, (q, tier), list_quarter)
 
 
 def _municipal_round(model: World, tier: int, from_tiers: list[int], p_apply: float, p_accept: float,
-                     extra_points: float = 0.0) -> None:
+                     extra_points: float = 0.0, list_quarter: int = 0) -> None:
     """A city's T1 or T2 round: applicants meeting the criteria at the city's pass line (plus
     ``extra_points``: SRDI lists before their scale-up) are granted; where 免申即享 runs, every
-    eligible firm is considered without applying."""
+    eligible firm is considered without applying. An SRDI round is open to the firms whose
+    province lists in this quarter (``list_quarter``)."""
     f, lv = model.firms, model.levers
     auto = lv.of("review.auto_recognition") > 0.0
     apply = np.where(auto, 1.0, p_apply)
-    cand = _applicants(model, tier, from_tiers, apply, p_accept)
+    cand = _applicants(model, tier, from_tiers, apply, p_accept, list_quarter)
     ok = model.criteria.eligible_for(tier, f, cand, model.quarter, municipal_shift(model)[f.area[cand]] + extra_points)
     new = cand[ok]
     _award(model, new, tier)
@@ -227,16 +232,19 @@ def _award(model: World, new: np.ndarray, tier: int) -> None:
 
 
 @numba.njit(cache=True)
-def _candidates(live, c, open_to, keys, p_apply, p_accept, lost):
+def _candidates(live, c, open_to, keys, p_apply, p_accept, lost, list_quarter):
     """Firms at a tier the round is open to that apply (``p_apply`` of their area; 1.0 means
     everyone does: a draw is below 1) and pass the experts' stage, before the criteria are checked;
     not those that lost the round's tier (or a higher one) this quarter (``lost``: quarter, tier),
-    nor those that cannot meet its criteria (``rules.may_meet``)."""
+    nor those that cannot meet its criteria (``rules.may_meet``), nor (``list_quarter`` 1-4) those
+    whose province grants its SRDI list in another quarter."""
     qk_apply, qk_accept = keys
     q, round_tier = lost
     out = np.empty(live.size, dtype=live.dtype)
     n = 0
     for i in live:
+        if list_quarter and c.srdi_list[i] != list_quarter:
+            continue
         if not (open_to[c.tier[i]] and rules.may_meet(round_tier, i, c)):
             continue
         if uniform(qk_apply, i) < p_apply[c.area[i]] and uniform(qk_accept, i) < p_accept:
