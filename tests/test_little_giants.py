@@ -118,20 +118,29 @@ def test_a_firm_that_outgrows_sme_size_keeps_its_title_until_review():
     assert not f.alive[i] and m.counters["lost_review_T2"] >= 1 and m.counters["left"] >= 1
 
 
+def _newly_granted(m: SMEModel, tier: int):
+    """Each quarter of ``m``'s run, once stepped: the quarter, the firms granted ``tier`` in it from
+    a lower tier (renewals and demotions left out), and the tiers they held before."""
+    while m.running:
+        q, before = m.quarter, m.firms.tier[: m.firms.n].copy()
+        m.step()
+        f = m.firms
+        assert not (f.tier[len(before): f.n] > 0).any()  # entrants of this quarter hold no title yet
+        new = np.flatnonzero((f.tier[: len(before)] == tier) & (f.title_granted[: len(before)] == q)
+                             & (before < tier))
+        yield q, new, before[new]
+
+
 def _new_little_giants(cfg, seed: int) -> dict[int, tuple[np.ndarray, np.ndarray]]:
     """Each batch year's new little giants: the tier each held before the batch, and whether each
     met the SRDI criteria (at the city's line) when MIIT took it."""
     m = SMEModel(cfg, seed)
     out = {}
-    while m.running:
-        f, q = m.firms, m.quarter
-        before = f.tier[: f.n].copy()
-        m.step()
-        new = np.flatnonzero((f.tier[: len(before)] == rules.T3) & (f.title_granted[: len(before)] == q)
-                             & (before != rules.T3))
+    for q, new, before in _newly_granted(m, rules.T3):
         if len(new):
+            f = m.firms
             srdi = m.criteria.eligible_for(rules.T2, f, new, q, review.municipal_shift(m)[f.area[new]])
-            out[m.calendar.year_quarter(q)[0]] = (before[new], srdi)
+            out[m.calendar.year_quarter(q)[0]] = (before, srdi)
     return out
 
 
@@ -154,15 +163,8 @@ def _srdi_lists(m: SMEModel) -> dict[int, np.ndarray]:
     """Quarter of the year -> list quarters (``srdi_list``) of the firms newly granted the SRDI
     title in that quarter over ``m``'s run (demotions from little giant left out)."""
     out = {k: [] for k in range(1, 5)}
-    while m.running:
-        q, before = m.quarter, m.firms.tier[: m.firms.n].copy()
-        m.step()
-        f = m.firms
-        new = np.flatnonzero((f.tier[: len(before)] == rules.T2) & (f.title_granted[: len(before)] == q)
-                             & (before < rules.T2))
-        entered = np.arange(len(before), f.n)  # entrants of this quarter hold no title yet
-        assert not (f.tier[entered] > 0).any()
-        out[m.calendar.year_quarter(q)[1]].append(f.srdi_list[new])
+    for q, new, _ in _newly_granted(m, rules.T2):
+        out[m.calendar.year_quarter(q)[1]].append(m.firms.srdi_list[new])
     return {k: np.concatenate(v) for k, v in out.items()}
 
 
