@@ -114,6 +114,23 @@ def test_a_review_pass_share_is_the_batchs_first_renewals_over_its_titles_never_
     assert vals["pass_2023"] == 30.0 / 40.0 and vals["t3_2023"] == 100.0
 
 
+def test_titles_due_for_review_are_read_over_their_year_and_scaled(tmp_path):
+    """Chongqing's notice "复核企业……共142家" is the little giants falling due for review in 2025: read as
+    review_due_T3 summed over that year's quarters, a count (scaled back up like any other)."""
+    figs = tmp_path / "f.csv"
+    figs.write_text(",".join(COLUMNS) + "\n" + "\n".join(
+        f"{fid},chongqing,{tier},2023-12-31,{value},review_due,calibrate,0.1,public:synthetic,q,r"
+        for fid, tier, value in [("due_t3", "T3", 142), ("due_t2", "T2", 900)]) + "\n")
+    t = build_targets(small_cfg(figs)).set_index("id")
+    assert t.loc["due_t3", "model_reading"] == "review_due_T3 summed 2023Q1-2023Q4"
+    assert t.loc["due_t2", "column"] == "review_due_T2"
+    q = pd.DataFrame({"year": np.repeat(np.arange(2018, 2025), 4), "quarter": np.tile([1, 2, 3, 4], 7)})
+    q["review_due_T3"] = np.where(q["year"] == 2023, 10.0, 1.0)
+    q["review_due_T2"] = np.where((q["year"] == 2023) & (q["quarter"] == 4), 400.0, 0.0)
+    vals = dict(zip(t.index, read_values(q, t.reset_index(), scale=0.5)))
+    assert vals["due_t3"] == 40.0 / 0.5 and vals["due_t2"] == 400.0 / 0.5
+
+
 def test_a_count_on_a_scaled_population_is_judged_to_half_a_firm_step(tmp_path):
     """At a tenth of the population MIIT's 248 titles are 24.8 firms, granted as 25 and read as 250:
     inside the interval at that resolution, outside at full scale; a share is never widened."""
@@ -166,11 +183,12 @@ def test_fit_charts_name_each_figure_in_words():
         ("T3", "flow", "2019-12-31", 248.0, "recognised_T3 summed 2019Q1-2019Q4"),
         ("T3", "review_pass", "2024-12-31", 0.829, "renewed_first_T3 in 2024 / recognised_T3 in 2021"),
         ("HTE", "flow", "2023-12-31", 3071.0, "no model flow for HTE"),
+        ("T3", "review_due", "2025-12-31", 142.0, "review_due_T3 summed 2025Q1-2025Q4"),
     ]
     labels = [_figure_label(dict(zip(("tier", "kind", "date", "reported", "model_reading"), r))) for r in rows]
     assert labels == ["Little giants (T3), Beijing, Aug 2023: 796", "SRDI SMEs (T2 and above), Nov 2025: 140,000",
                       "New little giants in 2019: 248", "Little giants passing MIIT's 2024 review: 83%",
-                      "New high-tech enterprises in 2023: 3,071"]
+                      "New high-tech enterprises in 2023: 3,071", "Little giants (T3) due for review in 2025: 142"]
 
 
 def test_weights_drop_figures_and_cutoff_holds_later_ones_out(tmp_path):

@@ -185,8 +185,30 @@ def test_a_region_of_many_provinces_grants_srdi_lists_all_year_each_firm_in_its_
     held = (f.tier[: f.n] == rules.T2) & (f.born_step[: f.n] > 0)
     due = (f.title_expiry[: f.n][held] % 4) + 1  # quarter 0 is the start year's Q1
     assert held.sum() > 20 and (due == f.srdi_list[: f.n][held]).mean() > 0.9  # the rest: demoted from T3
-    single = _srdi_lists(SMEModel(chongqing(), 3))
+    single = _srdi_lists(SMEModel(chongqing("region.calendar.t2_batch_quarter=4"), 3))
     assert all(len(single[k]) == 0 for k in (1, 2, 3)) and len(single[4]) > 10
+
+
+def test_a_city_list_that_moves_to_mid_year_is_open_to_miits_batch_of_the_same_year():
+    """Chongqing's one SRDI list was granted in December until 2021 and in May-June (Q2) from 2022
+    (``t2_batch_quarter: {2018: 4, 2022: 2}``): every SRDI title is granted in its year's quarter,
+    and from 2022 MIIT's Q3 batch takes firms listed in Q2 of the same year."""
+    m = SMEModel(chongqing(), 3)
+    assert m.cfg.region.calendar.t2_batch_quarter == {2018: 4, 2022: 2}
+    granted, listed_in, same_year = {}, {}, 0
+    for q, new, _ in _newly_granted(m, rules.T2):
+        year, quarter = m.calendar.year_quarter(q)
+        if len(new):
+            granted[year, quarter] = len(new)
+            listed_in.update(dict.fromkeys(new.tolist(), (year, quarter)))
+        f = m.firms
+        giants = np.flatnonzero((f.tier[: f.n] == rules.T3) & (f.title_granted[: f.n] == q))
+        same_year += sum(listed_in.get(i) == (year, 2) for i in giants.tolist())
+    assert all(quarter == (4 if year < 2022 else 2) for year, quarter in granted), sorted(granted)
+    assert {y for y, _ in granted} >= {2018, 2021, 2022, 2026}
+    assert same_year > 0
+    cal = m.cfg.region.calendar
+    assert [cal.t2_batch_quarter_in(y) for y in (2017, 2021, 2022, 2030)] == [4, 4, 2, 2]
 
 
 def test_the_srdi_scale_up_starts_in_its_quarter():

@@ -10,7 +10,9 @@ entry would contradict the region's own facts). Rows with ``use=calibrate`` are 
 dropped with weight 0 or dated after a backtest cut-off); ``use=validate`` rows are only compared.
 A ``review_pass`` figure (little giants of a batch passing its first review, as a share of the batch)
 is read as ``renewed_first_T3`` summed over the year of its date over ``recognised_T3`` summed over
-the year ``validity_years`` before: a share, never scaled.
+the year ``validity_years`` before: a share, never scaled. A ``review_due`` figure (titles of a tier
+falling due for review in the year of its date) is read as ``review_due_T1/T2/T3`` summed over
+that year, like a flow.
 """
 
 from __future__ import annotations
@@ -27,9 +29,10 @@ from sim.core.paths import resolve_path
 from sim.core.schema import SimConfig
 
 FLOW_COLUMN = {"T1": "recognised_T1", "T2": "recognised_T2", "T3": "recognised_T3"}
+DUE_COLUMN = {"T1": "review_due_T1", "T2": "review_due_T2", "T3": "review_due_T3"}
 NET_FLOW_COLUMN = {"ALL": "n_firms"}  # flows read as the rise of a stock over the four quarters
 FIRST_RENEWED = column_of(RENEWED_FIRST)  # little giants keeping their title at their batch's first review
-KINDS_READ = ("stock", "flow", "review_pass")
+KINDS_READ = ("stock", "flow", "review_pass", "review_due")
 ROLES = ("fitted", "held out", "validate", "dropped")
 
 
@@ -53,9 +56,9 @@ def model_reading(tier: str, kind: str, date: pd.Timestamp, area: str | None = N
     if tier in NET_FLOW_COLUMN:
         col = NET_FLOW_COLUMN[tier]
         return col, f"net rise of {col}, end of {start.year - 1}Q{q} to end of {date.year}Q{q}"
-    col = FLOW_COLUMN.get(tier)
+    col = (DUE_COLUMN if kind == "review_due" else FLOW_COLUMN).get(tier)
     if col is None:
-        return None, f"no model flow for {tier}"
+        return None, f"no model {'review' if kind == 'review_due' else 'flow'} for {tier}"
     return col, f"{col} summed {start.year}Q{start.quarter}-{date.year}Q{q}"
 
 

@@ -58,8 +58,9 @@ TIERS: tuple[str, ...] = ("ALL", "T1", "T2", "T3", "HTE", "LISTING")
 # target: a planned stock level at the date; target_added: a planned number of additions over
 # the plan period ending at the date (e.g. the 2018 "万千百十" plan), never drawn as a stock level;
 # review_pass: the share of a batch of titles that passed its first review in the year of the date
-# (MIIT's little-giant batches: passed / titles granted validity years before), a number in (0, 1]
-KINDS: tuple[str, ...] = ("stock", "flow", "target", "target_added", "review_pass")
+# (MIIT's little-giant batches: passed / titles granted validity years before), a number in (0, 1];
+# review_due: the number of titles of the tier falling due for review in the year of the date
+KINDS: tuple[str, ...] = ("stock", "flow", "target", "target_added", "review_pass", "review_due")
 USES: tuple[str, ...] = ("calibrate", "validate", "context")
 
 DEFAULT_PATH = REPO_ROOT / "seeds" / "reported_figures.csv"

@@ -30,6 +30,7 @@ Share = Annotated[float, Field(ge=0.0, le=1.0)]
 NonNeg = Annotated[float, Field(ge=0.0)]
 Tier = Annotated[int, Field(ge=0, le=3)]
 Year = Annotated[int, Field(ge=1990, le=2100)]
+Quarter = Annotated[int, Field(ge=1, le=4)]
 
 
 def _no_coercion(value: Any, tp: Any) -> None:
@@ -43,6 +44,10 @@ def _no_coercion(value: Any, tp: Any) -> None:
         inner = [a for a in get_args(tp) if a is not type(None)]
         if value is not None and len(inner) == 1:
             _no_coercion(value, inner[0])
+        elif value is not None:  # e.g. a quarter or {year: quarter}: check against the member of its shape
+            for member in inner:
+                if (get_origin(member) is dict) == isinstance(value, dict):
+                    _no_coercion(value, member)
     elif origin is list and isinstance(value, list):
         for item in value:
             _no_coercion(item, get_args(tp)[0])
@@ -454,8 +459,10 @@ class Calendar(Block):
     """When titles are granted (MIIT 2022 measures and batch history)."""
 
     t1_start_year: Year = 2022  # innovative-SME tier formalised Aug 2022; continuous thereafter
-    t1_start_quarter: Annotated[int, Field(ge=1, le=4)] = 3
-    t2_batch_quarter: Annotated[int, Field(ge=1, le=4)] = 4
+    t1_start_quarter: Quarter = 3
+    # the quarter of the region's yearly SRDI list, or {year: quarter}: from each listed year on
+    # (a list that moved, e.g. Chongqing's from December to May-June in 2022: configs/region/)
+    t2_batch_quarter: Quarter | dict[Year, Quarter] = 4
     # a region of many provinces: the share of its firms whose province grants its SRDI list in
     # Q1, Q2, Q3, Q4 (each firm's own fixed draw; a title then falls due for review in that quarter
     # too); null: every list in t2_batch_quarter
@@ -463,9 +470,9 @@ class Calendar(Block):
     # from this year and quarter provinces run their SRDI lists at full scale (null: always); before
     # it, the SRDI pass line is uncertainties.t2_line_before_scale_up points higher
     t2_scale_up_year: Year | None = None
-    t2_scale_up_quarter: Annotated[int, Field(ge=1, le=4)] = 1
+    t2_scale_up_quarter: Quarter = 1
     t3_first_year: Year = 2019  # 1st national batch of little giants
-    t3_batch_quarter: Annotated[int, Field(ge=1, le=4)] = 3
+    t3_batch_quarter: Quarter = 3
 
     @field_validator("t2_list_shares")
     @classmethod
@@ -473,6 +480,21 @@ class Calendar(Block):
         if v is not None and (len(v) != 4 or abs(sum(v) - 1.0) > 1e-9):
             raise ValueError("must be four shares (Q1-Q4) summing to 1")
         return v
+
+    @field_validator("t2_batch_quarter", mode="before")
+    @classmethod
+    def _quarter_or_by_year(cls, v: Any) -> Any:
+        quarters = list(v.values()) if isinstance(v, dict) else [v]
+        if not quarters or any(isinstance(x, bool) or not isinstance(x, int) or not 1 <= x <= 4 for x in quarters):
+            raise ValueError("must be a quarter 1-4, or {year: quarter} with each quarter 1-4")
+        return v
+
+    def t2_batch_quarter_in(self, year: int) -> int:
+        """The quarter of the region's SRDI list in ``year`` (before the first listed year: its first)."""
+        by_year = self.t2_batch_quarter
+        if isinstance(by_year, int):
+            return by_year
+        return int(_in_force(by_year, year, by_year[min(by_year)]))
 
 
 REST = "rest"  # the national model's area for the rest of China: its pool share is what is left

@@ -58,7 +58,7 @@ COLUMNS: dict[str, tuple[type, float | int | bool]] = {
     "debt": (np.float64, 0.0),  # M yuan
     "niche_market": (np.float64, 1.0),  # size of its national niche market, M yuan
     "digital": (np.bool_, False),  # has used a digital/AI voucher
-    "srdi_list": (np.int8, 0),  # quarter (1-4) in which its province grants SRDI lists (its own fixed draw)
+    "srdi_list": (np.int8, 0),  # quarter (1-4) its province lists SRDI firms in (its own fixed draw; read where a region holds many provinces)
     "tier": (np.int8, 0),
     "title_granted": (np.int32, -1),  # quarter its current validity began (grant or renewal)
     "title_expiry": (np.int32, -1),  # quarter its current title expires and is reviewed

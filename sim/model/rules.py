@@ -212,11 +212,12 @@ class RecognitionCalendar:
     def __init__(self, start_year: int, cal) -> None:
         self.start_year = start_year
         self.cal = cal
+        self.spread_lists = cal.t2_list_shares is not None
         shares = np.zeros(QUARTERS_PER_YEAR)
-        if cal.t2_list_shares is None:
-            shares[cal.t2_batch_quarter - 1] = 1.0
-        else:
+        if self.spread_lists:
             shares[:] = cal.t2_list_shares
+        else:  # one list: the firms' own list quarter is unused (``list_quarter``)
+            shares[cal.t2_batch_quarter_in(start_year) - 1] = 1.0
         self.list_shares = shares
 
     def year_quarter(self, step: int) -> tuple[int, int]:
@@ -232,7 +233,15 @@ class RecognitionCalendar:
 
     def t2_batch(self, step: int) -> bool:
         """Whether some province grants its SRDI list this quarter."""
-        return self.list_shares[self.year_quarter(step)[1] - 1] > 0.0
+        y, q = self.year_quarter(step)
+        if self.spread_lists:
+            return self.list_shares[q - 1] > 0.0
+        return q == self.cal.t2_batch_quarter_in(y)
+
+    def list_quarter(self, step: int) -> int:
+        """The firms an SRDI round is open to: those whose province lists in this quarter (1-4), in a
+        region of many provinces; 0 (all) where the region has one list."""
+        return self.year_quarter(step)[1] if self.spread_lists else 0
 
     def t2_full_scale(self, step: int) -> bool:
         """Whether provinces run their SRDI lists at full scale (from ``t2_scale_up_year`` and

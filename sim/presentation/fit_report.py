@@ -132,14 +132,17 @@ def tiers_chart(cfg: SimConfig, quarterly: pd.DataFrame, targets: pd.DataFrame, 
 
 def _figure_label(r) -> str:
     """A figure in words, as an analyst reads it: ``Little giants (T3), Beijing, Aug 2023: 796``,
-    ``New little giants in 2019: 248``, ``Little giants passing MIIT's 2022 review: 57%`` (the national
-    model's city rows name their area, read from the column, e.g. ``n_T3_titles__beijing``)."""
+    ``New little giants in 2019: 248``, ``Little giants passing MIIT's 2022 review: 57%``,
+    ``Little giants (T3) due for review in 2025: 142`` (the national model's city rows name their
+    area, read from the column, e.g. ``n_T3_titles__beijing``)."""
     area = str(r["model_reading"]).split(" ")[0].partition("__")[2]
     when = pd.Timestamp(r["date"])
     if r["kind"] == "review_pass":
         what = f"Little giants passing MIIT's {when.year} review"
     elif r["kind"] == "flow" and FLOW_COLUMN.get(r["tier"]) in INDICATORS:
         what = INDICATORS[FLOW_COLUMN[r["tier"]]].label.replace("the year", str(when.year))
+    elif r["kind"] == "review_due":
+        what = INDICATORS[TIER_COLUMN[r["tier"]]].label + f" due for review in {when.year}"
     elif r["kind"] == "flow":
         what = OTHER_FLOW_WORDS.get(r["tier"], f"New {r['tier']}") + f" in {when.year}"
     else:

@@ -157,7 +157,7 @@ def recognise(model: World) -> None:
         below = [rules.T1] if cal.t1_required_for_t2(q) else [rules.T0, rules.T1]
         selective = 0.0 if cal.t2_full_scale(q) else unc.t2_line_before_scale_up
         _municipal_round(model, rules.T2, below, unc.apply_t2, unc.accept_t2, selective,
-                         list_quarter=cal.year_quarter(q)[1])
+                         list_quarter=cal.list_quarter(q))
     if model.miit.batch_due(q):
         _national_batch(model)
 
