@@ -363,6 +363,8 @@ FOUND_RUNNING = [
     (["region.sme_revenue_cap=1e308", "region.revenue_median=1e307"], "region.sme_revenue_cap"),
     (["seed=1e3"], "seed: must be a whole number"),
     (["+region.calendar.t2_list_shares=[0.5,0.4]"], "region.calendar.t2_list_shares: must be four shares"),
+    (["region.calendar.t2_list_shares=[0.25,0.25,0.25,0.25]"],
+     "region.calendar.t2_list_shares: not set in the chosen config files (it takes its default); add it with +"),
     (["region.calendar.t2_batch_quarter={2018:5}"], "region.calendar.t2_batch_quarter: must be a quarter 1-4, or {year: quarter}"),
     (["replications=2.0"], "replications: must be a whole number"),
     (["~policy"], "policy: cannot be deleted"),

@@ -273,6 +273,32 @@ def test_a_full_fit_writes_only_its_own_directory(synthetic, tmp_path, capsys):
     assert sorted(default.parent.glob("previous/*")) == sorted(p for p in watched if p.parent.name == "previous")
 
 
+def test_a_fit_keeps_the_figures_it_started_with_if_the_file_is_edited_while_it_runs(synthetic, tmp_path,
+                                                                                    monkeypatch, capsys):
+    """The report (targets table, tier chart) is of the figures the fit was made with: an edit to
+    the figures file while a fit runs, even one that breaks it, neither stops nor changes it."""
+    import sim.commands.calibrate as calibrate_mod
+
+    figures = tmp_path / "figures.csv"
+    figures.write_bytes(synthetic.read_bytes())
+    real_run_fit = calibrate_mod.run_fit
+
+    def run_fit_then_edit(*args, **kwargs):
+        fit = real_run_fit(*args, **kwargs)
+        figures.write_text("id,region\nbroken,chongqing\n")  # edited while the fit ran
+        return fit
+
+    monkeypatch.setattr(calibrate_mod, "run_fit", run_fit_then_edit)
+    out = tmp_path / "fit"
+    argv = [f"reported_figures={figures}", "calibration.use=none", "calibration.scale=0.1",
+            "calibration.particles=20", "calibration.generations=1", "calibration.check_replications=2",
+            "calibration.processes=1", f"out={out}", "progress=false"]
+    assert calibrate_command(argv) == 0, capsys.readouterr().err
+    assert verify(out).finished and (out / "fit_tiers.png").is_file()
+    table = pd.read_csv(out / "targets.csv")
+    assert sorted(table["id"]) == sorted(f[0] for f in FIGURES)
+
+
 def test_resume_continues_the_same_fit(synthetic, tmp_path):
     cfg = small_cfg(synthetic, out=str(tmp_path / "r"), generations=1, particles=20)
     first = run_fit(cfg, "test", progress=False)

@@ -36,7 +36,8 @@ from sim.calibration.distance import ToleranceDistance
 from sim.calibration.priors import frame_to_natural, pyabc_prior, to_natural
 from sim.calibration.targets import build_targets, fit_end_year, fitted, read_values
 from sim.core.errors import InputError
-from sim.core.paths import REPO_ROOT, display
+from sim.core.figures import load_reported_figures
+from sim.core.paths import REPO_ROOT, display, resolve_path
 from sim.core.schema import Calibration, Region, SimConfig, with_values
 from sim.experiment import posterior as post_mod
 from sim.experiment.runner import run_one
@@ -145,6 +146,7 @@ class FitResult:
     stop_reason: str
     resumed: bool
     model_source: str = ""  # hash of the simulator's source when the fit started (see posterior.staleness)
+    figures: pd.DataFrame | None = None  # the reported figures as the fit read them when it started
 
 
 # --------------------------------------------------------------------------------------- state
@@ -250,7 +252,7 @@ class _Fit:
         self.run["evaluations"] = self.evals0 + int(self.counter.value)
 
 
-def _start(cfg: SimConfig, command: str) -> _Fit:
+def _start(cfg: SimConfig, command: str, figures: pd.DataFrame) -> _Fit:
     """Build (or load, to resume) the ABC-SMC fit of cfg's region in its working directory."""
     import pyabc
     from pyabc.sampler.util import get_mp_context
@@ -259,7 +261,7 @@ def _start(cfg: SimConfig, command: str) -> _Fit:
     if not cal.priors:
         raise InputError("calibration.priors: no parameter to fit; give at least one prior "
                          "(configs/calibration/default.yaml lists the documented ones)")
-    targets = build_targets(cfg)
+    targets = build_targets(cfg, figures)
     fit_targets = fitted(targets)
     out_dir = default_out_dir(cfg)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -347,11 +349,15 @@ def _generations(cal: Calibration, fit: _Fit, bar: _Progress, budget: float) -> 
         t += 1
 
 
-def run_fit(cfg: SimConfig, command: str, progress: bool = True) -> FitResult:
-    """Fit (or resume fitting) cfg's region; returns the posterior and how the fit went."""
+def run_fit(cfg: SimConfig, command: str, progress: bool = True, figures: pd.DataFrame | None = None) -> FitResult:
+    """Fit (or resume fitting) cfg's region; returns the posterior and how the fit went. The reported
+    figures (``figures``, or the configured file) are read once, at the start: the fit and its
+    report stay with them if the file is edited while it runs."""
     cal = cfg.calibration
     fp_source = post_mod.model_source_hash()  # the simulator's source as this process imported it
-    fit = _start(cfg, command)
+    if figures is None:
+        figures = load_reported_figures(resolve_path(cfg.reported_figures))
+    fit = _start(cfg, command, figures)
     handler = _quiet_pyabc(fit.out_dir, console=not progress)
     budget = cal.max_minutes * 60.0 if cal.max_minutes else np.inf
     history, run = fit.abc.history, fit.run
@@ -385,4 +391,4 @@ def run_fit(cfg: SimConfig, command: str, progress: bool = True) -> FitResult:
     post = post_mod.Posterior(cfg.region.name, tuple(cal.priors), np.asarray(w, float) / np.sum(w), values)
     return FitResult(post, fit.targets, fit.out_dir, fit.abc_id, int(history.max_t + 1), int(run["evaluations"]),
                      float(run["wall_seconds"]), pops["epsilon"].astype(float).tolist(), acc, reason, fit.resumed,
-                     model_source=run.get("model_source", fp_source))
+                     model_source=run.get("model_source", fp_source), figures=figures)

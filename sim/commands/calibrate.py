@@ -23,12 +23,15 @@ import sys
 import time
 from pathlib import Path
 
+import pandas as pd
+
 from sim.calibration import check
 from sim.calibration.driver import default_out_dir, run_fit
 from sim.calibration.targets import build_targets, fitted
 from sim.commands.run import compose_job
 from sim.core.errors import InputError
-from sim.core.paths import CALIBRATED_DIR, display
+from sim.core.figures import load_reported_figures
+from sim.core.paths import CALIBRATED_DIR, display, resolve_path
 from sim.core.schema import Calibration, SimConfig, value_of
 from sim.experiment import posterior as post_mod
 from sim.experiment.store import COMPLETE, hold, verify, write_complete, write_text
@@ -115,15 +118,17 @@ def _meta(cfg: SimConfig, fit, command: str) -> dict:
 
 def calibrate(cfg: SimConfig, command: str, progress: bool = True) -> Path:
     """Fit (or resume), then write the posterior and the report into the fit's working directory,
-    holding its lock (one fit per directory); COMPLETE, with checksums, last. Returns the directory."""
-    fitted(build_targets(cfg))  # bad weights or no figure to fit: one line before anything is written
+    holding its lock (one fit per directory); COMPLETE, with checksums, last. Returns the directory.
+    The reported figures are read here, once: the fit and its report use them as they were then."""
+    figures = load_reported_figures(resolve_path(cfg.reported_figures))
+    fitted(build_targets(cfg, figures))  # bad weights or no figure to fit: one line before anything is written
     with hold(default_out_dir(cfg), command):
-        return _calibrate(cfg, command, progress)
+        return _calibrate(cfg, command, progress, figures)
 
 
-def _calibrate(cfg: SimConfig, command: str, progress: bool) -> Path:
+def _calibrate(cfg: SimConfig, command: str, progress: bool, figures: pd.DataFrame) -> Path:
     cal = cfg.calibration
-    fit = run_fit(cfg, command, progress=progress)
+    fit = run_fit(cfg, command, progress=progress, figures=figures)
     out = fit.out_dir
     (out / COMPLETE).unlink(missing_ok=True)
     post = post_mod.Posterior(fit.posterior.region, fit.posterior.names, fit.posterior.weights,

@@ -300,11 +300,14 @@ def figures_for(
     return picked.sort_values(["tier", "date", "id"], kind="stable").reset_index(drop=True)
 
 
-def region_figures(cfg: SimConfig) -> pd.DataFrame:
-    """A run's region's rows of its configured reported-figures file, counts scaled to the share of
-    the region's firms the run simulates (``region.population_scale``): a quick look at a sample is
-    compared like with like. ``attrs["scale"]`` says by how much."""
-    figs = figures_for(load_reported_figures(resolve_path(cfg.reported_figures)), cfg.region.name)
+def region_figures(cfg: SimConfig, figures: pd.DataFrame | None = None) -> pd.DataFrame:
+    """A run's region's rows of its configured reported-figures file (or of ``figures``, the file as
+    a fit read it when it started), counts scaled to the share of the region's firms the run
+    simulates (``region.population_scale``): a quick look at a sample is compared like with like.
+    ``attrs["scale"]`` says by how much."""
+    if figures is None:
+        figures = load_reported_figures(resolve_path(cfg.reported_figures))
+    figs = figures_for(figures, cfg.region.name)
     scale = cfg.region.population_scale
     counts = figs["kind"] != "review_pass"  # every other kind is a number of firms or titles
     figs.loc[counts, "value"] = figs.loc[counts, "value"] * scale

@@ -781,12 +781,15 @@ def block_at(path: list[str]) -> type[BaseModel] | None:
 
 
 def unknown_key_message(key: str) -> str:
-    """`a.b.typo: unknown key; allowed ...` naming the allowed keys (or the nearest ones) of `a.b`."""
+    """`a.b.typo: unknown key; allowed ...` naming the allowed keys (or the nearest ones) of `a.b`; for
+    an allowed key the config files leave out, how to add it (Hydra refuses to set it without `+`)."""
     *parent, name = key.split(".")
     model = block_at(parent)
     if model is None:
         return f"{key}: unknown key (`--cfg job` shows every allowed key)"
     fields = list(model.model_fields)
+    if name in fields:  # allowed, but the composed config leaves it out (a region file that omits it)
+        return f"{key}: not set in the chosen config files (it takes its default); add it with +{key}=VALUE"
     if len(fields) <= 12:
         return f"{key}: unknown key; allowed are {', '.join(fields)}"
     near = difflib.get_close_matches(name, fields, n=3)

@@ -29,7 +29,7 @@ def write_fit_report(out: Path, cfg: SimConfig, fit, command: str, table: pd.Dat
     """report.md and its charts in ``out``; returns the files written."""
     n = cfg.calibration.check_replications
     charts = [
-        save(out, "fit_tiers.png", tiers_chart(cfg, quarterly, fit.targets, n)),
+        save(out, "fit_tiers.png", tiers_chart(cfg, quarterly, fit.targets, n, fit.figures)),
         save(out, "fit_targets.png", targets_chart(table, cfg.region.label, cfg.outcomes.interval,
                                                    cfg.calibration.cutoff)),
         save(out, "parameters.png", parameters_chart(cfg, fit.posterior, ptable)),
@@ -112,13 +112,14 @@ def parameters_chart(cfg: SimConfig, post: post_mod.Posterior, table: pd.DataFra
     return fig
 
 
-def tiers_chart(cfg: SimConfig, quarterly: pd.DataFrame, targets: pd.DataFrame, n: int) -> plt.Figure:
+def tiers_chart(cfg: SimConfig, quarterly: pd.DataFrame, targets: pd.DataFrame, n: int,
+                figures: pd.DataFrame | None = None) -> plt.Figure:
     """The run chart (``run_charts.tier_counts_chart``) of the posterior-predictive runs, with
-    figures held out of a backtest ringed."""
+    figures held out of a backtest ringed; ``figures``: the reported figures as the fit read them."""
     ccfg = cfg.model_copy(update={"replications": n, "scenario": "calibrated baseline"})
     cutoff = cfg.calibration.cutoff
     fig = tier_counts_chart(ccfg, quarterly, title_suffix=f" (backtest fitted to {cutoff})" if cutoff
-                            else " (posterior-predictive check)")
+                            else " (posterior-predictive check)", figures=figures)
     held = targets[(targets["role"] == "held out") & (targets["kind"] == "stock")]
     if len(held):
         for ax, (col, _) in zip(fig.axes, PANELS):

@@ -42,9 +42,10 @@ def band_label(cfg: SimConfig) -> str:
     return f"simulated median, {pct}% band of {cfg.replications} replications" if cfg.replications > 1 else "simulated"
 
 
-def reported_stocks(cfg: SimConfig) -> pd.DataFrame:
-    """Reported stocks and targets of the run's region, as drawn on the tier chart."""
-    figs = region_figures(cfg)
+def reported_stocks(cfg: SimConfig, figures: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Reported stocks and targets of the run's region, as drawn on the tier chart (``figures``:
+    as in ``region_figures``)."""
+    figs = region_figures(cfg, figures)
     return figs[(figs["kind"].isin(["stock", "target"])) & figs["tier"].isin(TIER_COLUMN)]
 
 
@@ -76,8 +77,9 @@ def _plot_reported(ax, figs: pd.DataFrame, col: str, labelled: set) -> None:
         labelled.add(label)
 
 
-def tier_counts_chart(cfg: SimConfig, quarterly: pd.DataFrame, title_suffix: str = "") -> plt.Figure:
-    figs = reported_stocks(cfg)
+def tier_counts_chart(cfg: SimConfig, quarterly: pd.DataFrame, title_suffix: str = "",
+                      figures: pd.DataFrame | None = None) -> plt.Figure:
+    figs = reported_stocks(cfg, figures)
     fig, axes = plt.subplots(2, 2, figsize=(10, 7), sharex=True)
     labelled: set = set()
     for ax, (col, title) in zip(axes.flat, PANELS):
