@@ -419,9 +419,10 @@ class Firm(mesa.Agent):
         return (self.tier in from_tiers and self.u_apply < p_apply and self.u_accept < p_accept
                 and not (self.lost_step == m.quarter and self.lost_tier >= tier))
 
-    def apply_for(self, tier: int, from_tiers: tuple, p_apply: float, p_accept: float) -> None:
-        """A municipal round: an applicant meeting the criteria at the city's pass line is granted."""
-        if self.applies(tier, from_tiers, p_apply, p_accept) and self.meets(tier, self.model.shift()):
+    def apply_for(self, tier: int, from_tiers: tuple, p_apply: float, p_accept: float, extra: float = 0.0) -> None:
+        """A municipal round: an applicant meeting the criteria at the city's pass line (plus
+        ``extra`` points: SRDI lists before their scale-up) is granted."""
+        if self.applies(tier, from_tiers, p_apply, p_accept) and self.meets(tier, self.model.shift() + extra):
             self.model.newly_recognised.append(self)
 
     def seek_nomination(self) -> None:
@@ -697,17 +698,18 @@ class ReferenceModel(mesa.Model):
         cal, unc, auto = self.calendar, self.unc, self.lv.review.auto_recognition
         rounds = []
         if cal.t1_open(q):
-            rounds.append((T1, (T0,), 1.0 if auto else unc.apply_t1, 1.0))
+            rounds.append((T1, (T0,), 1.0 if auto else unc.apply_t1, 1.0, 0.0))
         if cal.t2_batch(q):
             below = (T1,) if cal.t1_required_for_t2(q) else (T0, T1)
-            rounds.append((T2, below, 1.0 if auto else unc.apply_t2, unc.accept_t2))
+            extra = 0.0 if cal.t2_full_scale(q) else unc.t2_line_before_scale_up
+            rounds.append((T2, below, 1.0 if auto else unc.apply_t2, unc.accept_t2, extra))
         national = self.miit.batch_due(q)
         if not rounds and not national:
             return
         self.firms.do("draw_application_luck")
-        for tier, from_tiers, p_apply, p_accept in rounds:
+        for tier, from_tiers, p_apply, p_accept, extra in rounds:
             self.newly_recognised = []
-            self.firms.shuffle_do("apply_for", tier, from_tiers, p_apply, p_accept)
+            self.firms.shuffle_do("apply_for", tier, from_tiers, p_apply, p_accept, extra)
             self._award(self.newly_recognised, tier)
             if auto:
                 self.admin(self.beh.admin.auto_recognition_per_title, len(self.newly_recognised))

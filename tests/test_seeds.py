@@ -334,7 +334,7 @@ def test_default_path_message_is_repo_relative(tmp_path, monkeypatch):
 
 
 def test_the_flows_chart_marks_the_reported_srdi_lists_but_not_a_lower_bound():
-    """Chongqing's SRDI lists of 2018 and 2023 (validate flows) are drawn on the SRDI panel to compare
+    """Chongqing's SRDI lists of 2018, 2023 and 2024 (validate flows) are drawn on the SRDI panel to compare
     with the model's new titles; the 2019 list, a lower bound for its year (use=context), is not."""
     import matplotlib.pyplot as plt
     from matplotlib.container import ErrorbarContainer
@@ -350,4 +350,4 @@ def test_the_flows_chart_marks_the_reported_srdi_lists_but_not_a_lower_bound():
     srdi = [c for c in fig.axes[0].containers if isinstance(c, ErrorbarContainer)]
     marked = sorted((int(c.lines[0].get_xdata()[0]), float(c.lines[0].get_ydata()[0])) for c in srdi)
     plt.close(fig)
-    assert marked == [(2018, 229.0), (2023, 1366.0)]
+    assert marked == [(2018, 229.0), (2023, 1366.0), (2024, 1381.0)]
