@@ -389,3 +389,31 @@ def test_a_bar_quantile_picks_the_trajectory_of_that_rank_and_a_run_keeps_it():
     assert all(c.miit.bar[2023] == stored.draws[i][stored.years.index(2023)] for c in cfgs)
     _, drawn = replication_parameters(chongqing(), seeds)
     assert drawn["bar_draw"].nunique() > 3
+
+
+def test_a_bar_shift_raises_the_national_bar_from_its_year_and_fewer_nominees_clear_it():
+    """``national_bar_shift_points`` raises the stored trajectory in the batch years from
+    ``national_bar_shift_from`` on and leaves the years before as the national fit made them; a
+    higher bar admits no more of the city's nominees, and the national model (its own bar) ignores it."""
+    from sim.experiment.posterior import national_bar, replication_parameters
+
+    seeds = np.random.SeedSequence(11).spawn(4)
+    stored = national_bar(compose_job([]))
+    plain, table = replication_parameters(chongqing("uncertainties.national_bar_quantile=0.5"), seeds)
+    shifted, _ = replication_parameters(chongqing("uncertainties.national_bar_quantile=0.5",
+                                                  "uncertainties.national_bar_shift_points=4"), seeds)
+    row = stored.draws[table["bar_draw"].iloc[0]]
+    for c, s in zip(plain, shifted):
+        for y, v in zip(stored.years, row):
+            assert c.miit.bar[y] == v
+            assert s.miit.bar[y] == (v + 4.0 if y >= 2023 else v)
+    later, _ = replication_parameters(chongqing("uncertainties.national_bar_quantile=0.5", "uncertainties.national_bar_shift_points=4",
+                                                "uncertainties.national_bar_shift_from=2025"), seeds)
+    assert later[0].miit.bar[2024] == row[stored.years.index(2024)] and later[0].miit.bar[2025] == row[stored.years.index(2025)] + 4.0
+
+    def intake(cfg):
+        df = run_one(cfg, 3)
+        return df[df["year"] >= 2023]["recognised_T3"].sum(), df[df["year"] < 2023]["recognised_T3"].sum()
+    (after, before), (after_high, before_high) = intake(plain[0]), intake(shifted[0])
+    assert before_high == before and after_high < after
+    assert national_bar(national("+uncertainties.national_bar_shift_points=4")) is None

@@ -270,6 +270,13 @@ class Uncertainties(Block):
     # each replication draws one. The Chongqing fit fits it, so a particle keeps the bar it was fitted
     # against (a low bar and a weak pool, or a high bar and a strong one, never one with the other)
     national_bar_quantile: Share | None = None
+    # single-region runs: points the rest of China's bar stands above the national fit's trajectory
+    # in the batch years from ``national_bar_shift_from`` on. The national model holds the rest of
+    # China as one area with one nomination rate, so it cannot show one province's nominees surging
+    # (Jiangsu's 795 of MIIT's 5th batch, 2023, against 710 in its first four): a surge raises the
+    # bar everyone else meets. 0: the national fit's bar as it stands; fitted by the Chongqing fit
+    national_bar_shift_points: Annotated[float, Field(ge=-20.0, le=20.0)] = 0.0
+    national_bar_shift_from: Annotated[int, Field(ge=2019, le=2100)] = 2023
     # national model: an area's share of the pool is its GDP share x this weight (the rest of China
     # takes what is left); a weight above 1 means more tech-based SMEs per unit of GDP
     area_weight: dict[str, Annotated[float, Field(gt=0.0, le=10.0)]] = {}

@@ -326,8 +326,12 @@ class NationalBar:
         return self.draw_index(ss) if q is None else self.index_at(q)
 
     def applied(self, cfg: SimConfig, i: int) -> SimConfig:
-        """``cfg`` meeting trajectory ``i``: its bar by year, and the experts' noise behind it."""
-        miit = cfg.miit.model_copy(update={"bar": {y: float(v) for y, v in zip(self.years, self.draws[i])}})
+        """``cfg`` meeting trajectory ``i``: its bar by year (raised by ``national_bar_shift_points``
+        from ``national_bar_shift_from`` on), and the experts' noise behind it."""
+        u = cfg.uncertainties
+        bar = {y: float(v) + (u.national_bar_shift_points if y >= u.national_bar_shift_from else 0.0)
+               for y, v in zip(self.years, self.draws[i])}
+        miit = cfg.miit.model_copy(update={"bar": bar})
         unc = cfg.uncertainties.model_copy(update={"merit_noise_points": float(self.noise[i])})
         return cfg.model_copy(update={"miit": miit, "uncertainties": unc})
 

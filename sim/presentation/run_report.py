@@ -63,8 +63,22 @@ def _batch_note(cfg: SimConfig, params: pd.DataFrame | None) -> str:
     if params is not None and "bar_draw" in params:
         how = ("fitted with each replication's particle" if "national_bar_quantile" in params
                and params["national_bar_quantile"].notna().all() else "drawn")
-        return f"a nominee passes when its merit clears the year's national bar, {how} from the calibrated national model"
+        note = f"a nominee passes when its merit clears the year's national bar, {how} from the calibrated national model"
+        return note + _bar_shift_note(cfg, params)
     return f"no calibrated national model: the bar is the assumed {cfg.miit.fallback_bar:g} points"
+
+
+def _bar_shift_note(cfg: SimConfig, params: pd.DataFrame) -> str:
+    """The points the run's bar stands above the national fit's (``national_bar_shift_points``), when any."""
+    col = "national_bar_shift_points"
+    shift = params[col] if col in params else pd.Series([cfg.uncertainties.national_bar_shift_points])
+    if not shift.abs().gt(0).any():
+        return ""
+    lo, mid, hi = shift.quantile([0.05, 0.5, 0.95])
+    size = f"{mid:+.1f} points" + ("" if lo == hi else f" [{lo:+.1f} to {hi:+.1f}] across replications")
+    return (f", raised by {size} from {cfg.uncertainties.national_bar_shift_from} on "
+            "(`uncertainties.national_bar_shift_points`: provinces whose nominees surged, which the national model "
+            "holds as one area)")
 
 
 def write_run(out_dir: Path, cfg: SimConfig, quarterly: pd.DataFrame, charts: bool = True,
