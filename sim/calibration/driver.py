@@ -36,8 +36,8 @@ from sim.calibration.distance import ToleranceDistance
 from sim.calibration.priors import frame_to_natural, pyabc_prior, to_natural
 from sim.calibration.targets import build_targets, fit_end_year, fitted, read_values
 from sim.core.errors import InputError
-from sim.core.figures import load_reported_figures
-from sim.core.paths import REPO_ROOT, display, resolve_path
+from sim.core.figures import configured_figures
+from sim.core.paths import REPO_ROOT, display
 from sim.core.schema import Calibration, Region, SimConfig, with_values
 from sim.experiment import posterior as post_mod
 from sim.experiment.runner import run_one
@@ -355,8 +355,7 @@ def run_fit(cfg: SimConfig, command: str, progress: bool = True, figures: pd.Dat
     report stay with them if the file is edited while it runs."""
     cal = cfg.calibration
     fp_source = post_mod.model_source_hash()  # the simulator's source as this process imported it
-    if figures is None:
-        figures = load_reported_figures(resolve_path(cfg.reported_figures))
+    figures = configured_figures(cfg, figures)
     fit = _start(cfg, command, figures)
     handler = _quiet_pyabc(fit.out_dir, console=not progress)
     budget = cal.max_minutes * 60.0 if cal.max_minutes else np.inf

@@ -21,11 +21,10 @@ import numpy as np
 import pandas as pd
 
 from sim.core.errors import InputError
-from sim.core.figures import figures_for, load_reported_figures
+from sim.core.figures import configured_figures, figures_for
 from sim.core.outcomes import FIGURE_COLUMN, RENEWED_FIRST, column_of
 from sim.model.model import AREA_STOCKS
 from sim.model.units import QUARTERS_PER_YEAR
-from sim.core.paths import resolve_path
 from sim.core.schema import SimConfig
 
 FLOW_COLUMN = {"T1": "recognised_T1", "T2": "recognised_T2", "T3": "recognised_T3"}
@@ -66,7 +65,7 @@ def build_targets(cfg: SimConfig, figures: pd.DataFrame | None = None) -> pd.Dat
     """One row per calibrate/validate figure of the region (stocks and flows) with its role, weight,
     the model column and quarter it is read from. Raises InputError for settings that cannot work."""
     settings = cfg.calibration
-    figs = load_reported_figures(resolve_path(cfg.reported_figures)) if figures is None else figures
+    figs = configured_figures(cfg, figures)
     src = figs.attrs.get("path", "reported figures")
     rows = figures_for(figs, cfg.region.name, ("calibrate", "validate"))
     area_rows = _area_figures(cfg, figs, src)

@@ -30,8 +30,8 @@ from sim.calibration.driver import default_out_dir, run_fit
 from sim.calibration.targets import build_targets, fitted
 from sim.commands.run import compose_job
 from sim.core.errors import InputError
-from sim.core.figures import load_reported_figures
-from sim.core.paths import CALIBRATED_DIR, display, resolve_path
+from sim.core.figures import configured_figures
+from sim.core.paths import CALIBRATED_DIR, display
 from sim.core.schema import Calibration, SimConfig, value_of
 from sim.experiment import posterior as post_mod
 from sim.experiment.store import COMPLETE, hold, verify, write_complete, write_text
@@ -120,7 +120,7 @@ def calibrate(cfg: SimConfig, command: str, progress: bool = True) -> Path:
     """Fit (or resume), then write the posterior and the report into the fit's working directory,
     holding its lock (one fit per directory); COMPLETE, with checksums, last. Returns the directory.
     The reported figures are read here, once: the fit and its report use them as they were then."""
-    figures = load_reported_figures(resolve_path(cfg.reported_figures))
+    figures = configured_figures(cfg)
     fitted(build_targets(cfg, figures))  # bad weights or no figure to fit: one line before anything is written
     with hold(default_out_dir(cfg), command):
         return _calibrate(cfg, command, progress, figures)

@@ -36,6 +36,7 @@ __all__ = [
     "USES",
     "DEFAULT_PATH",
     "load_reported_figures",
+    "configured_figures",
     "region_figures",
     "figures_for",
 ]
@@ -300,14 +301,18 @@ def figures_for(
     return picked.sort_values(["tier", "date", "id"], kind="stable").reset_index(drop=True)
 
 
+def configured_figures(cfg: SimConfig, figures: pd.DataFrame | None = None) -> pd.DataFrame:
+    """The reported figures a run or fit uses: ``figures`` when given (the file as a fit read it at
+    its start), else its configured file (``cfg.reported_figures``), read now."""
+    return load_reported_figures(resolve_path(cfg.reported_figures)) if figures is None else figures
+
+
 def region_figures(cfg: SimConfig, figures: pd.DataFrame | None = None) -> pd.DataFrame:
     """A run's region's rows of its configured reported-figures file (or of ``figures``, the file as
     a fit read it when it started), counts scaled to the share of the region's firms the run
     simulates (``region.population_scale``): a quick look at a sample is compared like with like.
     ``attrs["scale"]`` says by how much."""
-    if figures is None:
-        figures = load_reported_figures(resolve_path(cfg.reported_figures))
-    figs = figures_for(figures, cfg.region.name)
+    figs = figures_for(configured_figures(cfg, figures), cfg.region.name)
     scale = cfg.region.population_scale
     counts = figs["kind"] != "review_pass"  # every other kind is a number of firms or titles
     figs.loc[counts, "value"] = figs.loc[counts, "value"] * scale

@@ -332,7 +332,7 @@ class NationalBar:
         bar = {y: float(v) + (u.national_bar_shift_points if y >= u.national_bar_shift_from else 0.0)
                for y, v in zip(self.years, self.draws[i])}
         miit = cfg.miit.model_copy(update={"bar": bar})
-        unc = cfg.uncertainties.model_copy(update={"merit_noise_points": float(self.noise[i])})
+        unc = u.model_copy(update={"merit_noise_points": float(self.noise[i])})
         return cfg.model_copy(update={"miit": miit, "uncertainties": unc})
 
 
