@@ -91,12 +91,20 @@ def test_tiers_count_at_least_semantics(figures):
             assert by_tier["T2"] >= by_tier["T3"], (region, date)
 
 
-def test_targets_never_calibrate_and_area_stocks_are_fitted_nationally(figures):
+def test_targets_never_calibrate_and_area_stocks_are_read_by_the_national_fit(figures):
     """Plan targets are never fitted; the other regions' stocks are the national model's area
-    figures (calibration.area_figures), fitted with the national calibration."""
+    figures: the fitted ones (calibration.area_figures) fitted, the validate ones compared."""
+    from sim.calibration.targets import build_targets
+    from sim.commands.run import compose_job
+
     assert not ((figures.kind == "target") & (figures.use == "calibrate")).any()
-    others = figures[~figures.region.isin(["chongqing", "national"])]
-    assert len(others) >= 4 and (others[others.kind == "stock"].use == "calibrate").all()
+    others = figures[~figures.region.isin(["chongqing", "national"]) & (figures.kind == "stock")]
+    assert len(others) >= 7 and set(others.use) == {"calibrate", "validate"}
+    roles = build_targets(compose_job(["region=national"]), figures).set_index("id")["role"]
+    for row in others.itertuples():
+        assert roles[row.id] == ("fitted" if row.use == "calibrate" else "validate"), row.id
+    # Chongqing's own fitted stocks are compared with the national model's Chongqing area
+    assert roles["cq_t3_2023_08"] == "fitted" and roles["cq_t3_2025_11"] == "validate"
 
 
 def test_quotes_are_verbatim_in_the_seeds(figures):

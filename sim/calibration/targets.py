@@ -122,7 +122,9 @@ def _how(kind: str, tier: str) -> str:
 
 
 def _area_figures(cfg: SimConfig, figs: pd.DataFrame, src: str) -> pd.DataFrame:
-    """The figures of the national model's areas it fits (``calibration.area_figures``, by id)."""
+    """The figures of the national model's areas: those it fits (``calibration.area_figures``, by
+    id), and every other stock of an area the model counts per area, compared (not fitted): how
+    far the areas' counts move apart over the years is a check the fitted dates cannot give."""
     wanted = cfg.calibration.area_figures
     rows = figs[figs["id"].isin(wanted)]
     missing = [i for i in wanted if i not in set(rows["id"])]
@@ -132,7 +134,11 @@ def _area_figures(cfg: SimConfig, figs: pd.DataFrame, src: str) -> pd.DataFrame:
     if len(bad):
         raise InputError(f"calibration.area_figures: {bad['id'].iloc[0]} is of region {bad['region'].iloc[0]!r}, "
                          f"not an area of {cfg.region.name} ({', '.join(cfg.region.area_names)})")
-    return rows.assign(use="calibrate").reset_index(drop=True)
+    compared = figs[figs["region"].isin(cfg.region.area_names) & (figs["region"] != cfg.region.name)
+                    & (figs["kind"] == "stock") & figs["tier"].map(FIGURE_COLUMN).isin(AREA_STOCKS)
+                    & figs["use"].isin(("calibrate", "validate"))
+                    & ~figs["id"].isin(wanted)]
+    return pd.concat([rows.assign(use="calibrate"), compared.assign(use="validate")], ignore_index=True)
 
 
 def fitted(targets: pd.DataFrame) -> pd.DataFrame:
