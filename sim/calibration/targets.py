@@ -35,6 +35,12 @@ KINDS_READ = ("stock", "flow", "review_pass", "review_due")
 ROLES = ("fitted", "held out", "validate", "dropped")
 
 
+def _area_stock(tier: str) -> str | None:
+    """The stock column of ``tier`` when the national model also counts it per area, else None."""
+    col = FIGURE_COLUMN.get(tier)
+    return col if col in AREA_STOCKS else None
+
+
 def model_reading(tier: str, kind: str, date: pd.Timestamp, area: str | None = None,
                   validity: int = 3) -> tuple[str | None, str]:
     """(model column, words for the report) of a figure, or (None, why not) when the model has none.
@@ -45,8 +51,8 @@ def model_reading(tier: str, kind: str, date: pd.Timestamp, area: str | None = N
             return None, f"no model reading of {area or ''} {tier} review passes (only MIIT's little-giant batches)"
         return (FIRST_RENEWED, f"{FIRST_RENEWED} in {date.year} / {FLOW_COLUMN['T3']} in {date.year - validity}")
     if area is not None:
-        col = FIGURE_COLUMN.get(tier)
-        col = f"{col}__{area}" if kind == "stock" and col in AREA_STOCKS else None
+        stock = _area_stock(tier) if kind == "stock" else None
+        col = f"{stock}__{area}" if stock else None
         return (col, f"{col} at end of {date.year}Q{q}") if col else (None, f"no model reading of {area} {tier} {kind}")
     if kind == "stock":
         col = FIGURE_COLUMN.get(tier)
@@ -135,7 +141,7 @@ def _area_figures(cfg: SimConfig, figs: pd.DataFrame, src: str) -> pd.DataFrame:
         raise InputError(f"calibration.area_figures: {bad['id'].iloc[0]} is of region {bad['region'].iloc[0]!r}, "
                          f"not an area of {cfg.region.name} ({', '.join(cfg.region.area_names)})")
     compared = figs[figs["region"].isin(cfg.region.area_names) & (figs["region"] != cfg.region.name)
-                    & (figs["kind"] == "stock") & figs["tier"].map(FIGURE_COLUMN).isin(AREA_STOCKS)
+                    & (figs["kind"] == "stock") & figs["tier"].map(_area_stock).notna()
                     & figs["use"].isin(("calibrate", "validate"))
                     & ~figs["id"].isin(wanted)]
     return pd.concat([rows.assign(use="calibrate"), compared.assign(use="validate")], ignore_index=True)
