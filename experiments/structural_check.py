@@ -31,6 +31,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from sim.calibration import check  # noqa: E402
 from sim.calibration.distance import ToleranceDistance  # noqa: E402
+from sim.calibration.driver import distance_scale  # noqa: E402
 from sim.calibration.targets import build_targets, fitted, read_replications  # noqa: E402
 from sim.commands.calibrate import translate  # noqa: E402
 from sim.commands.run import compose_job  # noqa: E402
@@ -68,7 +69,7 @@ def main() -> int:
     targets = build_targets(cfg)
     table = check.target_table(targets, q, cfg.outcomes.interval, cfg.calibration.scale)
     fit = fitted(targets).reset_index(drop=True)
-    dist = ToleranceDistance(fit)
+    dist = ToleranceDistance(fit, distance_scale(cfg.calibration))
     d = np.array([dist.of_values(v) for v in read_replications(q, fit)])
     with pd.option_context("display.width", 200, "display.max_rows", 100):
         print(f"{' '.join(overrides) or '(defaults)'}: {args.replications} runs of {pf.name}")

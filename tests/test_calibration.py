@@ -163,6 +163,23 @@ def test_distance_is_zero_inside_tolerance_and_grows_outside():
     assert dropped({"a": 100.0, "b": 5000.0}) == 0.0
 
 
+def test_a_fit_at_a_tenth_widens_each_counts_band_by_its_sampling_noise_and_never_a_shares():
+    """band_scale_noise: a count C simulated at scale s carries (1/s - 1)/C more variance of its log
+    than a full run; its band widens by that, a small count's more than a large one's; a review pass
+    share keeps its band; at scale 1 nothing changes."""
+    t = pd.DataFrame({"id": ["city", "nation", "pass"], "value": [100.0, 10000.0, 0.6], "tolerance": [0.1] * 3,
+                      "weight": [1.0] * 3, "how": ["end", "end", "pass"]})
+    run = {"city": 125.0, "nation": 12500.0, "pass": 0.75}  # each 25% over
+    plain, tenth = ToleranceDistance(t), ToleranceDistance(t, 0.1)
+    assert ToleranceDistance(t, 1.0).of_values(plain.vector(run)) == plain(run)
+    e_plain = excess(plain.vector(run), plain.reported, plain.tolerance)
+    e_tenth = excess(tenth.vector(run), tenth.reported, tenth.tolerance, tenth.noise_var)
+    assert e_tenth[2] == e_plain[2] > 0.0  # the share
+    assert e_tenth[0] < e_tenth[1] < e_plain[1] == pytest.approx(e_plain[0])  # the small count gains most
+    assert tenth.noise_var[0] == pytest.approx(9.0 / 100.0)
+    assert tenth(run) < plain(run)
+
+
 def test_distance_misses_twice_and_half_the_reported_figure_equally():
     """A run's counts scatter multiplicatively: a distance that punished overshoot more than the same
     factor of undershoot would pull every noisy figure's fitted median below the reported one."""

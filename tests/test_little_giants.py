@@ -417,3 +417,32 @@ def test_a_bar_shift_raises_the_national_bar_from_its_year_and_fewer_nominees_cl
     (after, before), (after_high, before_high) = intake(plain[0]), intake(shifted[0])
     assert before_high == before and after_high < after
     assert national_bar(national("+uncertainties.national_bar_shift_points=4")) is None
+
+
+def test_an_areas_push_moves_its_share_of_the_batch_from_its_year_never_the_batch():
+    """``area_push_points`` adds points to an area's nominees' merit from ``national_bar_shift_from``
+    on: the batches before are the same, the area takes more of the batches after, and every batch
+    is granted in full (the titles come from the other areas)."""
+    col = "recognised_T3__shenzhen"
+    plain = run_one(national(), 5)
+    pushed = run_one(national("+uncertainties.area_push_points.shenzhen=15"), 5)
+    early, late = plain["year"] < 2023, plain["year"] >= 2023
+    np.testing.assert_array_equal(pushed.loc[early, col], plain.loc[early, col])
+    assert pushed.loc[late, col].sum() > plain.loc[late, col].sum()
+    np.testing.assert_array_equal(pushed["recognised_T3"], plain["recognised_T3"])
+    assert (_batches(pushed)["recognised_T3"] == _batches(pushed)["titles"]).all()
+    # an unnamed area meets the rest of China's bar: a zero push changes nothing
+    zero = run_one(national("+uncertainties.area_push_points.beijing=0"), 5)
+    assert zero.equals(plain)
+
+
+def test_a_push_set_by_hand_is_named_stale_against_a_fit_made_without_it():
+    """A fit stores each area's push it held (``fixed_uncertainties``): a national run that pushes an
+    area the installed fit did not is told so, by name; with no push it is not."""
+    from sim.experiment.posterior import default_file, load_posterior, staleness
+
+    post = load_posterior(default_file("national"))
+    assert post.meta["fixed_uncertainties"]["area_push_points.shenzhen"] == 0.0
+    assert not any("area_push_points" in w for w in staleness(compose_job(["region=national"]), post))
+    why = staleness(compose_job(["region=national", "+uncertainties.area_push_points.shenzhen=3"]), post)
+    assert any("area_push_points.shenzhen" in w for w in why), why

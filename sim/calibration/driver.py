@@ -107,6 +107,11 @@ class Simulator:
         return dict(zip(self.ids, vals.tolist()))
 
 
+def distance_scale(cal: Calibration) -> float:
+    """The population scale whose sampling noise the fit's distance allows for (1: none)."""
+    return cal.scale if cal.band_scale_noise else 1.0
+
+
 def fingerprint(cfg: SimConfig, targets: pd.DataFrame) -> str:
     """What a resumed fit must share with the one it continues: model, region, policy, fixed
     values, priors, fitted figures and their weights, population size, scale, seed."""
@@ -282,7 +287,8 @@ def _start(cfg: SimConfig, command: str, figures: pd.DataFrame) -> _Fit:
     # a numeric initial value would be used again, and inf would restart the fit from scratch.
     eps = pyabc.QuantileEpsilon(initial_epsilon="from_sample" if resumed else np.inf, alpha=0.5)
     kernel = pyabc.transition.MultivariateNormalTransition(scaling=cal.kernel_scaling)
-    abc = pyabc.ABCSMC(model, pyabc_prior(cal.priors), ToleranceDistance(fit_targets), population_size=cal.particles,
+    distance = ToleranceDistance(fit_targets, distance_scale(cal))
+    abc = pyabc.ABCSMC(model, pyabc_prior(cal.priors), distance, population_size=cal.particles,
                        sampler=sampler, eps=eps, transitions=kernel)
     db_url = f"sqlite:///{out_dir / DB}"
     observed = dict(zip(fit_targets["id"], fit_targets["value"].astype(float)))

@@ -50,6 +50,8 @@ configs/calibrated/<region>.yaml until you install the new fit.
   python -m sim calibrate region=chongqing cutoff=2023-12-31   backtest: fit figures up to the date,
                                                            score the forecast of the later ones
   python -m sim calibrate calibration.particles=60 calibration.generations=3   a quick fit
+  python -m sim calibrate region=national calibration=national_area_push   the national fit with the
+                                                           areas' pushes after 2023 fitted too
 
   python -m sim calibrate install results/calibration/chongqing
       after reading its report.md: checks the fit directory (COMPLETE and its checksums; a backtest
@@ -58,7 +60,7 @@ configs/calibrated/<region>.yaml until you install the new fit.
       report in configs/calibrated/<region>/. Runs say in summary.md which calibration they used.
 
 Settings (calibration.X or bare X): particles, generations, min_epsilon, max_minutes, processes,
-scale, check_replications, cutoff, out, restart, weights.FIGURE_ID (0 drops a figure),
+scale, band_scale_noise, check_replications, cutoff, out, restart, weights.FIGURE_ID (0 drops a figure),
 priors.NAME.low/high/scale. Defaults and documented priors: configs/calibration/default.yaml.
 """
 INSTALL_HINT = ("a fit no longer installs itself; read its report, then run "
@@ -98,6 +100,7 @@ def _meta(cfg: SimConfig, fit, command: str) -> dict:
             "particles": cal.particles, "generations": fit.generations, "stop": fit.stop_reason,
             "final_distance_threshold": float(fit.epsilons[-1]), "simulations": fit.evaluations,
             "wall_seconds": round(fit.wall_seconds, 1), "processes": cal.processes, "scale": cal.scale,
+            "band_scale_noise": cal.band_scale_noise,
             "seed": cfg.seed, "cutoff": cal.cutoff.isoformat() if cal.cutoff else None,
             "figures": {r["id"]: float(r["weight"]) for _, r in ft.iterrows()},
         },
@@ -105,8 +108,7 @@ def _meta(cfg: SimConfig, fit, command: str) -> dict:
         # the region file's values of the fitted parameters: a run that sets one to anything else
         # has set it by hand, and keeps its own value (sim.experiment.posterior.replication_parameters)
         "region_values": {k: value_of(cfg.uncertainties.model_dump(), k) for k in cal.priors},
-        "fixed_uncertainties": {k: v for k, v in cfg.uncertainties.model_dump().items()
-                                if k not in cal.priors and not isinstance(v, dict)},
+        "fixed_uncertainties": post_mod.fixed_uncertainties(cfg, list(cal.priors)),
         "behaviour": cfg.behaviour.model_dump(mode="json"),  # a later change of it makes the fit stale
         "settings": post_mod.fit_settings(cfg),  # ... and so does one of these (post_mod.staleness)
     }

@@ -219,14 +219,18 @@ def with_values(base: dict, values: dict[str, float]) -> dict:
     return out
 
 
-def value_of(dumped: dict, name: str, default: float = 1.0) -> float:
+# the uncertainties given area by area in the national model, and the value of an area not named
+AREA_MAPPINGS = {"area_weight": 1.0, "area_push_points": 0.0}
+
+
+def value_of(dumped: dict, name: str) -> float:
     """A (possibly dotted) parameter's value in a dumped block; a mapping's missing entry reads as
-    ``default``, an unset one (None, e.g. ``national_bar_quantile``) as NaN."""
+    its neutral value (``AREA_MAPPINGS``), an unset one (None, e.g. ``national_bar_quantile``) as NaN."""
     *parents, last = name.split(".")
     node = dumped
     for part in parents:
         node = node[part]
-    v = node.get(last, default)
+    v = node.get(last, AREA_MAPPINGS.get(parents[0] if parents else "", 1.0))
     return float("nan") if v is None else float(v)
 
 
@@ -276,10 +280,17 @@ class Uncertainties(Block):
     # (Jiangsu's 795 of MIIT's 5th batch, 2023, against 710 in its first four): a surge raises the
     # bar everyone else meets. 0: the national fit's bar as it stands; fitted by the Chongqing fit
     national_bar_shift_points: Annotated[float, Field(ge=-20.0, le=20.0)] = 0.0
+    # ... and (national model) the first batch of the areas' pushes (``area_push_points``)
     national_bar_shift_from: Annotated[int, Field(ge=2019, le=2100)] = 2023
     # national model: an area's share of the pool is its GDP share x this weight (the rest of China
     # takes what is left); a weight above 1 means more tech-based SMEs per unit of GDP
     area_weight: dict[str, Annotated[float, Field(gt=0.0, le=10.0)]] = {}
+    # national model: points added to an area's nominees' merit in MIIT's batches from
+    # ``national_bar_shift_from`` on, against the rest of China's (0). After MIIT's 2022 standard the
+    # provinces pushed their nominees unequally (Shenzhen took 8-10% of the 5th-7th batches against 6%
+    # of the 2023 stock; Jiangsu 795 of the 5th against 710 in its first four), so an area's share
+    # of the batch can move: the national model's side of the shift a single region fits
+    area_push_points: dict[str, Annotated[float, Field(ge=-20.0, le=20.0)]] = {}
     link_share: Share = 0.25  # share of firms supplying a local chain leader
     order_growth_effect: Annotated[float, Field(ge=0.0, le=1.0)] = 0.08  # extra growth, open orders
     spillover_capability: Annotated[float, Field(ge=0.0, le=1.0)] = 0.03  # per quarter, open data
@@ -627,6 +638,8 @@ class Calibration(Block):
     # weights even with a dozen parameters (experiments/calibration_kernel_ess.py), at lower acceptance
     kernel_scaling: Annotated[float, Field(gt=0.0, le=100.0)] = 4.0
     scale: Annotated[float, Field(gt=0.0, le=1.0)] = 1.0  # fit on a population this fraction of the region
+    # widen each count's tolerance band by the sampling noise ``scale`` adds (sim.calibration.distance)
+    band_scale_noise: bool = False
     check_replications: Annotated[int, Field(ge=2, le=10000)] = 200  # posterior-predictive runs in the report
     out: str | None = None  # working directory; default results/calibration/<region>[_cutoff-DATE]
     restart: bool = False  # ignore an unfinished fit with the same settings instead of resuming it
@@ -731,10 +744,12 @@ class SimConfig(Block):
             raise ValueError(f"policy.adopted_by: nationwide needs the national model (region=national), where every "
                              f"region competes for MIIT's batch; a {self.region.name} run meets the national bar as given "
                              "(got nationwide)")
-        unknown = [a for a in self.uncertainties.area_weight if a not in self.region.area_names]
-        if unknown:
-            raise ValueError(f"uncertainties.area_weight.{unknown[0]}: not an area of region {self.region.name} "
-                             f"(areas: {', '.join(self.region.area_names)})")
+        areas = [a.name for a in self.region.areas]
+        for field in AREA_MAPPINGS:
+            unknown = [a for a in getattr(self.uncertainties, field) if a not in areas]
+            if unknown:
+                raise ValueError(f"uncertainties.{field}.{unknown[0]}: not an area of region {self.region.name} "
+                                 f"(areas: {', '.join(areas) or 'none; the national model has areas'})")
         if self.region.areas and min(self.area_shares()) <= 0.0:
             raise ValueError("uncertainties.area_weight: the named areas' weighted GDP shares leave no firms for "
                              f"the rest of China (shares {[round(x, 3) for x in self.area_shares()]})")
@@ -747,7 +762,8 @@ class SimConfig(Block):
         if not self.region.areas:
             return [1.0]
         w = self.uncertainties.area_weight
-        shares = [0.0 if a.name == REST else a.gdp_share * w.get(a.name, 1.0) for a in self.region.areas]
+        shares = [0.0 if a.name == REST else a.gdp_share * w.get(a.name, AREA_MAPPINGS["area_weight"])
+                  for a in self.region.areas]
         rest = 1.0 - sum(shares)
         return [rest if a.name == REST else x for a, x in zip(self.region.areas, shares)]
 

@@ -21,7 +21,7 @@ import yaml
 
 from sim.core.errors import InputError
 from sim.core.paths import CALIBRATED_DIR, SIM_DIR, display, resolve_path
-from sim.core.schema import SimConfig, Uncertainties, value_of, with_values
+from sim.core.schema import AREA_MAPPINGS, REST, SimConfig, Uncertainties, value_of, with_values
 from sim.experiment.effects import effect_values, with_effects
 from sim.experiment.store import MISSING, differences, write_text
 
@@ -238,6 +238,17 @@ def _check_calibration(cfg: SimConfig) -> None:
         )
 
 
+def fixed_uncertainties(cfg: SimConfig, fitted: list[str]) -> dict[str, float | None]:
+    """The uncertainties a fit holds at the region file's values, as stored beside it: every scalar
+    not fitted, and each area's entry of an area mapping (``area_push_points.beijing``) not fitted,
+    so a run that sets one by hand is told its fit was made without it (``staleness``)."""
+    now = cfg.uncertainties.model_dump()
+    fixed = {k: v for k, v in now.items() if k not in fitted and not isinstance(v, dict)}
+    areas = [a.name for a in cfg.region.areas if a.name != REST]
+    fixed.update({n: value_of(now, n) for m in AREA_MAPPINGS for a in areas if (n := f"{m}.{a}") not in fitted})
+    return fixed
+
+
 def staleness(cfg: SimConfig, post: Posterior) -> list[str]:
     """Why a posterior may no longer fit this run: the simulator's code, the fixed uncertainties, the
     behaviour, region or MIIT settings, or (single region) the national bar changed since it was
@@ -248,7 +259,8 @@ def staleness(cfg: SimConfig, post: Posterior) -> list[str]:
         why.append("the simulator's source changed since the fit")
     fixed = post.meta.get("fixed_uncertainties") or {}
     now = cfg.uncertainties.model_dump()
-    changed = [k for k, v in fixed.items() if k in now and k not in post.names and not _same(now[k], v)]
+    changed = [k for k, v in fixed.items()
+               if k.split(".")[0] in now and k not in post.names and not _same(value_of(now, k), v)]
     if changed:
         why.append("uncertainties the fit held fixed differ from its values (set by hand, or the region "
                    "file changed since): " + ", ".join(changed[:5]))

@@ -9,6 +9,7 @@ import mesa
 import numpy as np
 
 from sim.core.outcomes import INSTRUMENTS
+from sim.core.schema import AREA_MAPPINGS
 from sim.model.units import QUARTERS_PER_YEAR
 
 
@@ -197,9 +198,19 @@ class MIIT(mesa.Agent):
         self.scale = cfg.region.population_scale
         self.bar = np.nan  # this year's bar (the merit of the last nominee admitted), for the record
         self.batch_size = 0.0  # this year's national batch (titles, in the world simulated)
+        unc = cfg.uncertainties
+        self._push = np.array([unc.area_push_points.get(a, AREA_MAPPINGS["area_push_points"])
+                               for a in cfg.region.area_names])
+        self._push_from = unc.national_bar_shift_from
 
     def batch_due(self, step: int) -> bool:
         return self.model.calendar.t3_batch(step)
+
+    def push(self, year: int) -> np.ndarray:
+        """Points each area's nominees' merit stands above the rest of China's in ``year``'s batch
+        (``uncertainties.area_push_points`` from ``national_bar_shift_from`` on; 0 before and for a
+        single region). The bar stays in the rest of China's points, the bar a single region meets."""
+        return self._push if year >= self._push_from else np.zeros_like(self._push)
 
     def select(self, nominees: np.ndarray, merit: np.ndarray, year: int) -> np.ndarray:
         """The nominees MIIT admits in ``year``'s batch."""

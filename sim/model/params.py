@@ -22,9 +22,11 @@ def _behaviour_fields() -> list[str]:
             for name in Behaviour.model_fields[g].annotation.model_fields]
 
 
-# the per-area weights (a mapping) shape the areas' pools, and the national bar's quantile and shift set
-# the bar a single region meets (sim.experiment.posterior): none is a firm's rule
-NOT_RULES = ("area_weight", "national_bar_quantile", "national_bar_shift_points", "national_bar_shift_from")
+# the per-area weights and pushes (mappings) shape the areas' pools and their nominees' merit (MIIT),
+# and the national bar's quantile and shift set the bar a single region meets
+# (sim.experiment.posterior): none is a firm's rule
+NOT_RULES = ("area_weight", "area_push_points", "national_bar_quantile", "national_bar_shift_points",
+             "national_bar_shift_from")
 UNCERTAINTY_FIELDS = [k for k in Uncertainties.model_fields if k not in NOT_RULES]
 RuleParams = namedtuple("RuleParams", [*UNCERTAINTY_FIELDS, *REGION_FIELDS, *_behaviour_fields()])
 

@@ -211,7 +211,9 @@ def _markdown(cfg, fit, command, table, ptable, check_s) -> str:
         f"ABC-SMC (pyabc) with {cal.particles} particles: {fit.generations} generation(s), "
         f"{fit.evaluations:,} simulations in {fit.wall_seconds / 60:.1f} min on {cal.processes} process(es)"
         f"{' (resumed)' if fit.resumed else ''}; stopped: {fit.stop_reason}. Distance threshold by generation "
-        f"(0 = every fitted figure within its tolerance): {', '.join(f'{e:.3g}' for e in fit.epsilons)}.",
+        f"(0 = every fitted figure within its tolerance"
+        f"{', widened by the sampling noise of the fit scale' if cal.band_scale_noise else ''}): "
+        f"{', '.join(f'{e:.3g}' for e in fit.epsilons)}.",
         "",
         f"Check: {cal.check_replications} posterior-predictive runs ({check_s:.0f} s), replication k with "
         f"posterior draw k as `sim run` does, to {cfg.end_year}.{scale_note} "

@@ -10,7 +10,7 @@ import pandas as pd
 
 from sim.analysis.run_tables import summary_indicators, summary_table, yearly
 from sim.core.outcomes import fmt, percent
-from sim.core.schema import SimConfig
+from sim.core.schema import REST, SimConfig, value_of
 from sim.experiment.posterior import provenance
 from sim.experiment.store import clear_unfinished, hold, write_complete, write_config, write_csv, write_text
 from sim.presentation import run_charts
@@ -59,13 +59,29 @@ def summary_markdown(table: pd.DataFrame, cfg: SimConfig, params: pd.DataFrame |
 
 def _batch_note(cfg: SimConfig, params: pd.DataFrame | None) -> str:
     if cfg.region.areas:
-        return "every region's nominees compete for a fixed number of titles"
+        return "every region's nominees compete for a fixed number of titles" + _push_note(cfg, params)
     if params is not None and "bar_draw" in params:
         how = ("fitted with each replication's particle" if "national_bar_quantile" in params
                and params["national_bar_quantile"].notna().all() else "drawn")
         note = f"a nominee passes when its merit clears the year's national bar, {how} from the calibrated national model"
         return note + _bar_shift_note(cfg, params)
     return f"no calibrated national model: the bar is the assumed {cfg.miit.fallback_bar:g} points"
+
+
+def _push_note(cfg: SimConfig, params: pd.DataFrame | None) -> str:
+    """The points each area's nominees stand above the rest of China's (``area_push_points``), when any."""
+    names = [a for a in cfg.region.area_names if a != REST]
+    parts = []
+    for a in names:
+        col = f"area_push_points.{a}"
+        push = (params[col] if params is not None and col in params
+                else pd.Series([value_of(cfg.uncertainties.model_dump(), col)]))
+        if push.abs().gt(0).any():
+            parts.append(f"{a} {push.median():+.1f}")
+    if not parts:
+        return ""
+    return (f"; from {cfg.uncertainties.national_bar_shift_from} on, nominees' merit against the rest of China's "
+            f"(`uncertainties.area_push_points`, median points across replications): {', '.join(parts)}")
 
 
 def _bar_shift_note(cfg: SimConfig, params: pd.DataFrame) -> str:

@@ -211,7 +211,8 @@ def _national_batch(model: World) -> None:
         cand = cand[keep]
     nominees = cand[model.criteria.t3_eligible(f, cand, q)]
     model.counters["nominated_T3"] += len(nominees)
-    merit = model.criteria.t2_score(f, nominees, q) + model.unc.merit_noise_points * model.normal("merit", nominees)
+    merit = (model.criteria.t2_score(f, nominees, q) + model.unc.merit_noise_points * model.normal("merit", nominees)
+             + model.miit.push(year)[f.area[nominees]])
     new = model.miit.select(nominees, merit, year)
     f.t3_cohort[new[f.t3_cohort[new] == 0]] = year
     _award(model, new, rules.T3)
