@@ -178,6 +178,8 @@ def test_a_fit_at_a_tenth_widens_each_counts_band_by_its_sampling_noise_and_neve
     assert e_tenth[0] < e_tenth[1] < e_plain[1] == pytest.approx(e_plain[0])  # the small count gains most
     assert tenth.noise_var[0] == pytest.approx(9.0 / 100.0)
     assert tenth(run) < plain(run)
+    fall = ToleranceDistance(t.assign(value=[-50.0, 10000.0, 0.6]), 0.1)
+    assert fall.noise_var[0] == 0.0 and np.isfinite(fall.noise_var).all()
 
 
 def test_distance_misses_twice_and_half_the_reported_figure_equally():

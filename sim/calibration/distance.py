@@ -55,8 +55,10 @@ class ToleranceDistance:
         self.tolerance = targets["tolerance"].to_numpy(float)
         w = targets["weight"].to_numpy(float)
         self.weights = w / w.sum()
-        counts = (targets["how"] != "pass").to_numpy() if "how" in targets else np.ones(len(targets), bool)
-        self.noise_var = np.where(counts, (1.0 / scale_noise_of - 1.0) / self.reported, 0.0)
+        shares = (targets["how"] == "pass").to_numpy() if "how" in targets else np.zeros(len(targets), bool)
+        counts = ~shares & (self.reported > 0.0)  # a reported fall or zero has no Poisson scale of its own
+        with np.errstate(divide="ignore"):
+            self.noise_var = np.where(counts, (1.0 / scale_noise_of - 1.0) / self.reported, 0.0)
 
     def vector(self, x: dict) -> np.ndarray:
         return np.array([x[i] for i in self.ids], dtype=float)
