@@ -68,14 +68,19 @@ def _batch_note(cfg: SimConfig, params: pd.DataFrame | None) -> str:
     return f"no calibrated national model: the bar is the assumed {cfg.miit.fallback_bar:g} points"
 
 
+def _ran_with(cfg: SimConfig, params: pd.DataFrame | None, name: str) -> pd.Series:
+    """An uncertainty's value in each replication: its column of the run's parameters when drawn
+    from the posterior, else the config's one value."""
+    if params is not None and name in params:
+        return params[name]
+    return pd.Series([value_of(cfg.uncertainties.model_dump(), name)])
+
+
 def _push_note(cfg: SimConfig, params: pd.DataFrame | None) -> str:
     """The points each area's nominees stand above the rest of China's (``area_push_points``), when any."""
-    names = [a for a in cfg.region.area_names if a != REST]
     parts = []
-    for a in names:
-        col = f"area_push_points.{a}"
-        push = (params[col] if params is not None and col in params
-                else pd.Series([value_of(cfg.uncertainties.model_dump(), col)]))
+    for a in (a for a in cfg.region.area_names if a != REST):
+        push = _ran_with(cfg, params, f"area_push_points.{a}")
         if push.abs().gt(0).any():
             parts.append(f"{a} {push.median():+.1f}")
     if not parts:
@@ -86,8 +91,7 @@ def _push_note(cfg: SimConfig, params: pd.DataFrame | None) -> str:
 
 def _bar_shift_note(cfg: SimConfig, params: pd.DataFrame) -> str:
     """The points the run's bar stands above the national fit's (``national_bar_shift_points``), when any."""
-    col = "national_bar_shift_points"
-    shift = params[col] if col in params else pd.Series([cfg.uncertainties.national_bar_shift_points])
+    shift = _ran_with(cfg, params, "national_bar_shift_points")
     if not shift.abs().gt(0).any():
         return ""
     lo, mid, hi = shift.quantile([0.05, 0.5, 0.95])
