@@ -147,3 +147,20 @@ def test_common_random_numbers_across_scenarios():
     b = run_one(small(["+scenario=chain_leader_open"]), 4)
     assert (a["entered"] == b["entered"]).all()
     assert not a["n_T2plus"].equals(b["n_T2plus"])
+
+
+@pytest.mark.parametrize("user_setting, advice_after", [(None, "False"), ("1", "True")])
+def test_a_model_turns_numpys_huge_page_advice_off_unless_the_user_set_it(user_setting, advice_after):
+    """Faults on 2 MB pages stalled on memory compaction here (sim.model.heap): building a model turns
+    numpy's advice off, once per process; a user's NUMPY_MADVISE_HUGEPAGE is left as set."""
+    import os
+    import subprocess
+    import sys
+
+    code = ("import numpy as np; from tests.test_model import small; from sim.model.model import SMEModel; "
+            "SMEModel(small(['end_year=2018', 'outcomes.report_years=[2018]']), 0); print(np._core.multiarray._set_madvise_hugepage(False))")
+    env = {k: v for k, v in os.environ.items() if k != "NUMPY_MADVISE_HUGEPAGE"}
+    if user_setting is not None:
+        env["NUMPY_MADVISE_HUGEPAGE"] = user_setting
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True)
+    assert out.stdout.strip().splitlines()[-1] == advice_after  # the advice in force before this call

@@ -10,7 +10,6 @@ is its id, so replication k of two scenarios gives the same firm the same random
 
 from __future__ import annotations
 
-import os
 from collections import namedtuple
 
 import numba
@@ -72,21 +71,6 @@ COLUMNS: dict[str, tuple[type, float | int | bool]] = {
     "subsidised_debt": (np.float64, 0.0),  # principal of new policy loans under 贴息, M yuan ...
     "subsidy_end": (np.int32, -1),  # ... paid until this quarter
 }
-
-
-def _small_pages() -> None:
-    """Turn off numpy's transparent-hugepage advice for large arrays (numpy's documented global
-    state; ``NUMPY_MADVISE_HUGEPAGE`` set by the user wins). The columns and each step's per-firm
-    temporaries are first written slot by slot; on this project's virtual machines each 2 MB page
-    first touched under the advice may wait for the kernel to compact memory, which cost a national
-    run ~15% of its speed and its construction four times over (``experiments/benchmark.py`` with
-    the variable set to 0 and unset, side by side). Memory layout only: results are unchanged."""
-    toggle = getattr(np._core.multiarray, "_set_madvise_hugepage", None)
-    if toggle is not None and "NUMPY_MADVISE_HUGEPAGE" not in os.environ:
-        toggle(False)
-
-
-_small_pages()
 
 
 def _column(size: int, dtype: type, empty: float | int | bool) -> np.ndarray:

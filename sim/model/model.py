@@ -78,6 +78,7 @@ class SMEModel(mesa.Model):
 
     def __init__(self, cfg: SimConfig, seed: np.random.SeedSequence | int = 0) -> None:
         heap.keep_freed_memory()
+        heap.small_pages()
         ss = seed if isinstance(seed, np.random.SeedSequence) else np.random.SeedSequence(seed)
         children = ss.spawn(1 + len(STREAMS) + len(MECHANISMS))
         super().__init__(rng=np.random.default_rng(children[0]))
