@@ -234,6 +234,18 @@ def test_fit_recovers_known_parameters_within_its_interval(synthetic, tmp_path):
     assert table.loc["failure_rate", "width_ratio"] < 0.8
     assert table.loc["high_tech_rate", "width_ratio"] < 0.8
     assert fit.epsilons == sorted(fit.epsilons, reverse=True)
+    # generation 0 accepts every prior draw at equal weight: worth all its particles; later ones less
+    assert len(fit.ess) == fit.generations and fit.ess[0] == pytest.approx(cfg.calibration.particles)
+    assert all(0 < e <= cfg.calibration.particles + 1e-9 for e in fit.ess)
+
+
+def test_a_fit_with_each_particles_own_proposal_runs_its_generations(synthetic, tmp_path):
+    """``transition: local`` (pyabc's LocalTransition) is a proposal a fit can take from the CLI."""
+    cfg = small_cfg(synthetic, out=str(tmp_path / "local"), transition="local", kernel_scaling=1.0,
+                    particles=20, generations=2)
+    fit = run_fit(cfg, "test", progress=False)
+    assert fit.generations == 2 and len(fit.posterior.weights) == 20 and len(fit.ess) == 2
+    assert fit.epsilons[1] < fit.epsilons[0]
 
 
 # ----------------------------------------------------------------------- the command end to end
@@ -250,6 +262,7 @@ def test_backtest_command_end_to_end_then_runs_draw_from_it(synthetic, tmp_path,
         assert (out / name).stat().st_size > 0
     md = (out / "report.md").read_text()
     assert "## Backtest" in md and "cut-off 2022-12-31" in md and "## Fitted parameters" in md
+    assert "Effective sample size of each generation's weights (of 20" in md
     targets = pd.read_csv(out / "targets.csv")
     held = targets[targets["role"] == "held out"]
     assert set(held["id"]) == {"s_all_flow_2023", "s_hte_2023", "s_t2_2023", "s_t3_2023"}

@@ -25,7 +25,7 @@ import threading
 import time
 import warnings
 from ctypes import c_longlong
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -152,6 +152,7 @@ class FitResult:
     resumed: bool
     model_source: str = ""  # hash of the simulator's source when the fit started (see posterior.staleness)
     figures: pd.DataFrame | None = None  # the reported figures as the fit read them when it started
+    ess: list[float] = field(default_factory=list)  # effective sample size of each generation's weights
 
 
 # --------------------------------------------------------------------------------------- state
@@ -286,7 +287,8 @@ def _start(cfg: SimConfig, command: str, figures: pd.DataFrame) -> _Fit:
     # resumed fit's first threshold is that median of its last stored generation ("from_sample"):
     # a numeric initial value would be used again, and inf would restart the fit from scratch.
     eps = pyabc.QuantileEpsilon(initial_epsilon="from_sample" if resumed else np.inf, alpha=0.5)
-    kernel = pyabc.transition.MultivariateNormalTransition(scaling=cal.kernel_scaling)
+    kernel = (pyabc.transition.LocalTransition(scaling=cal.kernel_scaling) if cal.transition == "local"
+              else pyabc.transition.MultivariateNormalTransition(scaling=cal.kernel_scaling))
     distance = ToleranceDistance(fit_targets, distance_scale(cal))
     abc = pyabc.ABCSMC(model, pyabc_prior(cal.priors), distance, population_size=cal.particles,
                        sampler=sampler, eps=eps, transitions=kernel)
@@ -361,6 +363,8 @@ def run_fit(cfg: SimConfig, command: str, progress: bool = True, figures: pd.Dat
     report stay with them if the file is edited while it runs."""
     cal = cfg.calibration
     fp_source = post_mod.model_source_hash()  # the simulator's source as this process imported it
+    from pyabc.weighted_statistics import effective_sample_size
+
     figures = configured_figures(cfg, figures)
     fit = _start(cfg, command, figures)
     handler = _quiet_pyabc(fit.out_dir, console=not progress)
@@ -393,7 +397,10 @@ def run_fit(cfg: SimConfig, command: str, progress: bool = True, figures: pd.Dat
     df, w = history.get_distribution(m=0, t=history.max_t)
     values = frame_to_natural(cal.priors, df)
     acc = (cal.particles / pops["samples"].clip(lower=1)).tolist()
+    # how many particles each generation's importance weights are worth: a collapse to a handful
+    # means the posterior is a few particles however many were accepted
+    ess = [float(effective_sample_size(history.get_distribution(m=0, t=int(t))[1])) for t in pops["t"]]
     post = post_mod.Posterior(cfg.region.name, tuple(cal.priors), np.asarray(w, float) / np.sum(w), values)
     return FitResult(post, fit.targets, fit.out_dir, fit.abc_id, int(history.max_t + 1), int(run["evaluations"]),
                      float(run["wall_seconds"]), pops["epsilon"].astype(float).tolist(), acc, reason, fit.resumed,
-                     model_source=run.get("model_source", fp_source), figures=figures)
+                     model_source=run.get("model_source", fp_source), figures=figures, ess=ess)

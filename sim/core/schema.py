@@ -637,6 +637,10 @@ class Calibration(Block):
     # width of pyabc's Gaussian proposal kernel, x its Silverman covariance: wider keeps the importance
     # weights even with a dozen parameters (experiments/calibration_kernel_ess.py), at lower acceptance
     kernel_scaling: Annotated[float, Field(gt=0.0, le=100.0)] = 4.0
+    # pyabc's proposal: ``gaussian`` (one covariance for every particle) or ``local`` (each particle's
+    # own, from its nearest quarter of the population: pyabc's LocalTransition), for posteriors whose
+    # parameters trade off along curved ridges (an area's weight against its push)
+    transition: Literal["gaussian", "local"] = "gaussian"
     scale: Annotated[float, Field(gt=0.0, le=1.0)] = 1.0  # fit on a population this fraction of the region
     # widen each count's tolerance band by the sampling noise ``scale`` adds (sim.calibration.distance)
     band_scale_noise: bool = False

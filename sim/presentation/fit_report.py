@@ -213,7 +213,9 @@ def _markdown(cfg, fit, command, table, ptable, check_s) -> str:
         f"{' (resumed)' if fit.resumed else ''}; stopped: {fit.stop_reason}. Distance threshold by generation "
         f"(0 = every fitted figure within its tolerance"
         f"{', widened by the sampling noise of the fit scale' if cal.band_scale_noise else ''}): "
-        f"{', '.join(f'{e:.3g}' for e in fit.epsilons)}.",
+        f"{', '.join(f'{e:.3g}' for e in fit.epsilons)}."
+        + (f" Effective sample size of each generation's weights (of {cal.particles}; a handful means the "
+           f"posterior rests on a few particles): {', '.join(f'{e:.0f}' for e in fit.ess)}." if fit.ess else ""),
         "",
         f"Check: {cal.check_replications} posterior-predictive runs ({check_s:.0f} s), replication k with "
         f"posterior draw k as `sim run` does, to {cfg.end_year}.{scale_note} "
