@@ -1,4 +1,4 @@
-"""How far each city's push after 2023 moves its little giants, on the installed national posterior.
+"""How far each city's push from 2024 moves its little giants, on the installed national posterior.
 
     python experiments/area_push_check.py                        # pushes -8..16, 40 runs each
     python experiments/area_push_check.py --pushes -4 0 4 --replications 20

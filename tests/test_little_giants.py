@@ -420,13 +420,13 @@ def test_a_bar_shift_raises_the_national_bar_from_its_year_and_fewer_nominees_cl
 
 
 def test_an_areas_push_moves_its_share_of_the_batch_from_its_year_never_the_batch():
-    """``area_push_points`` adds points to an area's nominees' merit from ``national_bar_shift_from``
+    """``area_push_points`` adds points to an area's nominees' merit from ``area_push_from`` (2024)
     on: the batches before are the same, the area takes more of the batches after, and every batch
     is granted in full (the titles come from the other areas)."""
     col = "recognised_T3__shenzhen"
     plain = run_one(national(), 5)
     pushed = run_one(national("+uncertainties.area_push_points.shenzhen=15"), 5)
-    early, late = plain["year"] < 2023, plain["year"] >= 2023
+    early, late = plain["year"] < 2024, plain["year"] >= 2024
     np.testing.assert_array_equal(pushed.loc[early, col], plain.loc[early, col])
     assert pushed.loc[late, col].sum() > plain.loc[late, col].sum()
     np.testing.assert_array_equal(pushed["recognised_T3"], plain["recognised_T3"])

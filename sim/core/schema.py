@@ -280,17 +280,21 @@ class Uncertainties(Block):
     # (Jiangsu's 795 of MIIT's 5th batch, 2023, against 710 in its first four): a surge raises the
     # bar everyone else meets. 0: the national fit's bar as it stands; fitted by the Chongqing fit
     national_bar_shift_points: Annotated[float, Field(ge=-20.0, le=20.0)] = 0.0
-    # ... and (national model) the first batch of the areas' pushes (``area_push_points``)
     national_bar_shift_from: Annotated[int, Field(ge=2019, le=2100)] = 2023
     # national model: an area's share of the pool is its GDP share x this weight (the rest of China
     # takes what is left); a weight above 1 means more tech-based SMEs per unit of GDP
     area_weight: dict[str, Annotated[float, Field(gt=0.0, le=10.0)]] = {}
     # national model: points added to an area's nominees' merit in MIIT's batches from
-    # ``national_bar_shift_from`` on, against the rest of China's (0). After MIIT's 2022 standard the
+    # ``area_push_from`` on, against the rest of China's (0). After MIIT's 2022 standard the
     # provinces pushed their nominees unequally (Shenzhen took 8-10% of the 5th-7th batches against 6%
     # of the 2023 stock; Jiangsu 795 of the 5th against 710 in its first four), so an area's share
     # of the batch can move: the national model's side of the shift a single region fits
     area_push_points: dict[str, Annotated[float, Field(ge=-20.0, le=20.0)]] = {}
+    # ... from MIIT's 6th batch (2024): the cities' Aug 2023 counts, which fit the areas' weights,
+    # already hold the 5th (announced July 2023), so a weight carries an area's share up to it and a
+    # push only how the share moved after. Pushing the 5th too made a push and a weight trade off
+    # (Shenzhen's push raised its fitted Aug 2023 count by 17%; NOTES, "2026-12-06, evening again")
+    area_push_from: Annotated[int, Field(ge=2019, le=2100)] = 2024
     link_share: Share = 0.25  # share of firms supplying a local chain leader
     order_growth_effect: Annotated[float, Field(ge=0.0, le=1.0)] = 0.08  # extra growth, open orders
     spillover_capability: Annotated[float, Field(ge=0.0, le=1.0)] = 0.03  # per quarter, open data

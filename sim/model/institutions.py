@@ -201,14 +201,14 @@ class MIIT(mesa.Agent):
         unc = cfg.uncertainties
         self._push = np.array([unc.area_push_points.get(a, AREA_MAPPINGS["area_push_points"])
                                for a in cfg.region.area_names])
-        self._push_from = unc.national_bar_shift_from
+        self._push_from = unc.area_push_from
 
     def batch_due(self, step: int) -> bool:
         return self.model.calendar.t3_batch(step)
 
     def push(self, year: int) -> np.ndarray:
         """Points each area's nominees' merit stands above the rest of China's in ``year``'s batch
-        (``uncertainties.area_push_points`` from ``national_bar_shift_from`` on; 0 before and for a
+        (``uncertainties.area_push_points`` from ``area_push_from`` on; 0 before and for a
         single region). The bar stays in the rest of China's points, the bar a single region meets."""
         return self._push if year >= self._push_from else np.zeros_like(self._push)
 

@@ -26,7 +26,7 @@ def _behaviour_fields() -> list[str]:
 # and the national bar's quantile and shift set the bar a single region meets
 # (sim.experiment.posterior): none is a firm's rule
 NOT_RULES = ("area_weight", "area_push_points", "national_bar_quantile", "national_bar_shift_points",
-             "national_bar_shift_from")
+             "national_bar_shift_from", "area_push_from")
 UNCERTAINTY_FIELDS = [k for k in Uncertainties.model_fields if k not in NOT_RULES]
 RuleParams = namedtuple("RuleParams", [*UNCERTAINTY_FIELDS, *REGION_FIELDS, *_behaviour_fields()])
 

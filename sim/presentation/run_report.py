@@ -85,7 +85,7 @@ def _push_note(cfg: SimConfig, params: pd.DataFrame | None) -> str:
             parts.append(f"{a} {push.median():+.1f}")
     if not parts:
         return ""
-    return (f"; from {cfg.uncertainties.national_bar_shift_from} on, nominees' merit against the rest of China's "
+    return (f"; from {cfg.uncertainties.area_push_from} on, nominees' merit against the rest of China's "
             f"(`uncertainties.area_push_points`, median points across replications): {', '.join(parts)}")
 
 
