@@ -9,6 +9,7 @@ few particles, so the file stays fast; the real fits are measured in experiments
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -354,6 +355,28 @@ def test_resume_continues_the_same_fit(synthetic, tmp_path):
     fresh = run_fit(small_cfg(synthetic, out=str(tmp_path / "r"), generations=1, particles=20,
                               restart=True), "test", progress=False)
     assert fresh.abc_id != first.abc_id
+
+
+def test_the_posterior_is_the_last_generation_worth_min_ess_particles(synthetic, tmp_path):
+    """A generation whose weights collapsed is reported, not used: the same fit read again with a
+    higher ``min_ess`` (no new generation: the fingerprint ignores it) takes an earlier generation,
+    the last whose ESS reaches it, and its report says which."""
+    from sim.presentation.fit_report import _posterior_generation
+
+    out = str(tmp_path / "m")
+    fit = run_fit(small_cfg(synthetic, out=out, generations=3, particles=20), "test", progress=False)
+    assert fit.posterior_generation == 2 and _posterior_generation(fit, 10.0) == ""
+    strict = run_fit(small_cfg(synthetic, out=out, generations=3, particles=20, min_ess=19.5), "test",
+                     progress=False)
+    assert strict.resumed and strict.evaluations == fit.evaluations
+    use = max(t for t, e in enumerate(strict.ess) if e >= 19.5)
+    assert strict.posterior_generation == use < 2  # generation 0 (the prior sample) is worth all 20
+    import pyabc
+    _, w = pyabc.History(f"sqlite:///{Path(out) / 'abc.db'}", _id=strict.abc_id).get_distribution(t=use)
+    np.testing.assert_allclose(strict.posterior.weights, np.asarray(w) / np.sum(w))
+    assert f"The posterior is generation {use}" in _posterior_generation(strict, 19.5)
+    with pytest.raises(InputError, match="min_ess: at most particles"):
+        small_cfg(synthetic, particles=20, min_ess=21.0)
 
 
 # ------------------------------------------------------------------------------ posterior draws

@@ -46,7 +46,7 @@ STATE = "state.json"
 DB = "abc.db"
 # settings that only decide when to stop, where to write or what to report: changing them keeps a fit resumable
 NOT_FINGERPRINTED = {"use", "file", "generations", "min_epsilon", "max_minutes", "check_replications", "out",
-                     "install", "restart", "processes", "weights", "priors", "cutoff"}
+                     "install", "restart", "processes", "weights", "priors", "cutoff", "min_ess"}
 
 
 def scaled_region(region: Region, scale: float) -> Region:
@@ -153,6 +153,7 @@ class FitResult:
     model_source: str = ""  # hash of the simulator's source when the fit started (see posterior.staleness)
     figures: pd.DataFrame | None = None  # the reported figures as the fit read them when it started
     ess: list[float] = field(default_factory=list)  # effective sample size of each generation's weights
+    posterior_generation: int = -1  # the generation the posterior is (the last with ESS >= min_ess)
 
 
 # --------------------------------------------------------------------------------------- state
@@ -394,13 +395,16 @@ def run_fit(cfg: SimConfig, command: str, progress: bool = True, figures: pd.Dat
         raise InputError(f"calibration: no generation finished ({reason}); raise calibration.max_minutes")
     pops = history.get_all_populations()
     pops = pops[pops["t"] >= 0]
-    df, w = history.get_distribution(m=0, t=history.max_t)
-    values = frame_to_natural(cal.priors, df)
     acc = (cal.particles / pops["samples"].clip(lower=1)).tolist()
     # how many particles each generation's importance weights are worth: a collapse to a handful
-    # means the posterior is a few particles however many were accepted
+    # means the posterior is a few particles however many were accepted, so the posterior is the
+    # last generation worth ``min_ess`` (generation 0, the prior sample, always is)
     ess = [float(effective_sample_size(history.get_distribution(m=0, t=int(t))[1])) for t in pops["t"]]
+    use = max((int(t) for t, e in zip(pops["t"], ess) if e >= cal.min_ess), default=int(history.max_t))
+    df, w = history.get_distribution(m=0, t=use)
+    values = frame_to_natural(cal.priors, df)
     post = post_mod.Posterior(cfg.region.name, tuple(cal.priors), np.asarray(w, float) / np.sum(w), values)
     return FitResult(post, fit.targets, fit.out_dir, fit.abc_id, int(history.max_t + 1), int(run["evaluations"]),
                      float(run["wall_seconds"]), pops["epsilon"].astype(float).tolist(), acc, reason, fit.resumed,
-                     model_source=run.get("model_source", fp_source), figures=figures, ess=ess)
+                     model_source=run.get("model_source", fp_source), figures=figures, ess=ess,
+                     posterior_generation=use)

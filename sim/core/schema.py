@@ -645,6 +645,10 @@ class Calibration(Block):
     # own, from its nearest quarter of the population: pyabc's LocalTransition), for posteriors whose
     # parameters trade off along curved ridges (an area's weight against its push)
     transition: Literal["gaussian", "local"] = "gaussian"
+    # the posterior is the last generation whose importance weights are worth at least this many
+    # particles (effective sample size): one that collapsed onto a handful (a national fit's last
+    # generation fell from 37 to 3) is reported, not used. 10 (a tenth of 100 particles) is assumed
+    min_ess: Annotated[float, Field(ge=1.0)] = 10.0
     scale: Annotated[float, Field(gt=0.0, le=1.0)] = 1.0  # fit on a population this fraction of the region
     # widen each count's tolerance band by the sampling noise ``scale`` adds (sim.calibration.distance)
     band_scale_noise: bool = False
@@ -662,6 +666,8 @@ class Calibration(Block):
 
     @model_validator(mode="after")
     def _priors(self) -> Calibration:
+        if self.min_ess > self.particles:
+            raise ValueError(f"min_ess: at most particles ({self.particles}), got {self.min_ess:g}")
         for name, prior in self.priors.items():
             if name.split(".")[0] not in Uncertainties.model_fields:
                 raise ValueError(f"priors.{name}: not an uncertainty; must be one of "

@@ -196,6 +196,16 @@ def parameters_markdown(ptable: pd.DataFrame, interval: float) -> list[str]:
     return lines
 
 
+def _posterior_generation(fit, min_ess: float) -> str:
+    """Which generation the posterior is, when a later one collapsed below ``min_ess`` and is not used."""
+    if not fit.ess or fit.posterior_generation in (-1, len(fit.ess) - 1):
+        return ""
+    t = fit.posterior_generation
+    later = ", ".join(f"{e:.0f}" for e in fit.ess[t + 1:])
+    return (f" **The posterior is generation {t}** (threshold {fit.epsilons[t]:.3g}, ESS {fit.ess[t]:.0f}): the "
+            f"generation(s) after it fell below `min_ess` ({min_ess:g}; ESS {later}) and are not used.")
+
+
 def _markdown(cfg, fit, command, table, ptable, check_s) -> str:
     cal = cfg.calibration
     pct = percent(cfg.outcomes.interval)
@@ -215,7 +225,8 @@ def _markdown(cfg, fit, command, table, ptable, check_s) -> str:
         f"{', widened by the sampling noise of the fit scale' if cal.band_scale_noise else ''}): "
         f"{', '.join(f'{e:.3g}' for e in fit.epsilons)}."
         + (f" Effective sample size of each generation's weights (of {cal.particles}; a handful means the "
-           f"posterior rests on a few particles): {', '.join(f'{e:.0f}' for e in fit.ess)}." if fit.ess else ""),
+           f"posterior rests on a few particles): {', '.join(f'{e:.0f}' for e in fit.ess)}." if fit.ess else "")
+        + _posterior_generation(fit, cal.min_ess),
         "",
         f"Check: {cal.check_replications} posterior-predictive runs ({check_s:.0f} s), replication k with "
         f"posterior draw k as `sim run` does, to {cfg.end_year}.{scale_note} "
