@@ -51,7 +51,7 @@ configs/calibrated/<region>.yaml until you install the new fit.
                                                            score the forecast of the later ones
   python -m sim calibrate calibration.particles=60 calibration.generations=3   a quick fit
   python -m sim calibrate region=national calibration=national_area_push   the national fit with the
-                                                           areas' pushes after 2023 fitted too
+                                                           areas' pushes from 2024 fitted too
 
   python -m sim calibrate install results/calibration/chongqing
       after reading its report.md: checks the fit directory (COMPLETE and its checksums; a backtest
