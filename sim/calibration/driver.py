@@ -25,7 +25,7 @@ import threading
 import time
 import warnings
 from ctypes import c_longlong
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -150,10 +150,10 @@ class FitResult:
     acceptance: list[float]
     stop_reason: str
     resumed: bool
+    ess: list[float]  # effective sample size of each generation's weights
+    posterior_generation: int  # the generation the posterior is (the last with ESS >= min_ess)
     model_source: str = ""  # hash of the simulator's source when the fit started (see posterior.staleness)
     figures: pd.DataFrame | None = None  # the reported figures as the fit read them when it started
-    ess: list[float] = field(default_factory=list)  # effective sample size of each generation's weights
-    posterior_generation: int = -1  # the generation the posterior is (the last with ESS >= min_ess)
 
 
 # --------------------------------------------------------------------------------------- state
@@ -406,5 +406,4 @@ def run_fit(cfg: SimConfig, command: str, progress: bool = True, figures: pd.Dat
     post = post_mod.Posterior(cfg.region.name, tuple(cal.priors), np.asarray(w, float) / np.sum(w), values)
     return FitResult(post, fit.targets, fit.out_dir, fit.abc_id, int(history.max_t + 1), int(run["evaluations"]),
                      float(run["wall_seconds"]), pops["epsilon"].astype(float).tolist(), acc, reason, fit.resumed,
-                     model_source=run.get("model_source", fp_source), figures=figures, ess=ess,
-                     posterior_generation=use)
+                     ess, use, model_source=run.get("model_source", fp_source), figures=figures)

@@ -98,7 +98,7 @@ def _meta(cfg: SimConfig, fit, command: str) -> dict:
         "fit": {
             "method": "ABC-SMC (pyabc), tolerance distance (sim.calibration.distance)",
             "particles": cal.particles, "generations": fit.generations, "stop": fit.stop_reason,
-            "posterior_generation": fit.posterior_generation % max(fit.generations, 1),
+            "posterior_generation": fit.posterior_generation,
             "final_distance_threshold": float(fit.epsilons[fit.posterior_generation]), "simulations": fit.evaluations,
             "wall_seconds": round(fit.wall_seconds, 1), "processes": cal.processes, "scale": cal.scale,
             "band_scale_noise": cal.band_scale_noise,

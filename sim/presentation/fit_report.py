@@ -198,7 +198,7 @@ def parameters_markdown(ptable: pd.DataFrame, interval: float) -> list[str]:
 
 def _posterior_generation(fit, min_ess: float) -> str:
     """Which generation the posterior is, when a later one collapsed below ``min_ess`` and is not used."""
-    if not fit.ess or fit.posterior_generation in (-1, len(fit.ess) - 1):
+    if fit.posterior_generation == len(fit.ess) - 1:
         return ""
     t = fit.posterior_generation
     later = ", ".join(f"{e:.0f}" for e in fit.ess[t + 1:])
@@ -224,8 +224,8 @@ def _markdown(cfg, fit, command, table, ptable, check_s) -> str:
         f"(0 = every fitted figure within its tolerance"
         f"{', widened by the sampling noise of the fit scale' if cal.band_scale_noise else ''}): "
         f"{', '.join(f'{e:.3g}' for e in fit.epsilons)}."
-        + (f" Effective sample size of each generation's weights (of {cal.particles}; a handful means the "
-           f"posterior rests on a few particles): {', '.join(f'{e:.0f}' for e in fit.ess)}." if fit.ess else "")
+        f" Effective sample size of each generation's weights (of {cal.particles}; a handful means the "
+        f"posterior rests on a few particles): {', '.join(f'{e:.0f}' for e in fit.ess)}."
         + _posterior_generation(fit, cal.min_ess),
         "",
         f"Check: {cal.check_replications} posterior-predictive runs ({check_s:.0f} s), replication k with "
