@@ -227,7 +227,8 @@ class Firm(mesa.Agent):
                 and self.debt_ratio() <= 0.70
                 and self.niche_share() >= 0.10 + ts.niche * shift
                 and self.rd_int_y1 >= need and self.rd_int_y2 >= need
-                and self.rd_institution and self.ip >= 2 and self.is_sme())
+                and self.rd_institution and self.ip >= 2
+                and (self.is_sme() or (review and not m.miit_rule(m.cfg.miit.review_sme_size, year))))
 
     def meets(self, tier: int, shift: float) -> bool:
         """The criteria of a municipal tier (an SME's only), or MIIT's at recognition."""

@@ -125,6 +125,19 @@ def _step_in(year: int) -> int:
     return (year - CFG.start_year) * 4 + 2
 
 
+def test_miit_reviews_remove_a_little_giant_that_outgrew_sme_size_only_before_2024():
+    """From 2024 (configs/miit/default.yaml: MIIT's 3rd and 4th batches kept 83% and ~87%) a holder
+    that outgrew SME size keeps its title at review; before, it lost it; an applicant never gets one."""
+    f, idx = little_giant(born_step=-20, revenue=420.0, rev_y1=420.0, rev_y2=380.0, rev_y3=345.0,
+                          niche_market=3000.0)
+    assert not f.is_sme(idx)[0]
+    assert not CRITERIA.t3_eligible(f, idx, _step_in(2023), review=True)[0]
+    assert CRITERIA.t3_eligible(f, idx, _step_in(2024), review=True)[0]
+    assert not CRITERIA.t3_eligible(f, idx, _step_in(2024))[0]
+    always = rules.Criteria(compose_job(["calibration.use=none", "miit.review_sme_size={2024: true}"]))
+    assert not always.t3_eligible(f, idx, _step_in(2024), review=True)[0]
+
+
 CRITERIA_2022 = rules.Criteria(compose_job(["calibration.use=none", "miit=criteria_2022"]))
 
 
@@ -235,5 +248,6 @@ def test_may_meet_holds_for_every_firm_that_meets_the_criteria():
             assert ok.any() or shift > 0, (tier, shift)  # firms of every kind are drawn
             assert not (ok & ~may).any(), (tier, shift, idx[ok & ~may][:5])
         if tier == rules.T3:
-            ok = CRITERIA.t3_eligible(f, idx, STEP, np.full(n, -30.0), review=True)
+            # a review from 2024 keeps a holder that outgrew SME size; may_meet filters applicants only
+            ok = CRITERIA.t3_eligible(f, idx, STEP, np.full(n, -30.0), review=True) & f.is_sme(idx)
             assert not (ok & ~may).any()

@@ -50,8 +50,6 @@ configs/calibrated/<region>.yaml until you install the new fit.
   python -m sim calibrate region=chongqing cutoff=2023-12-31   backtest: fit figures up to the date,
                                                            score the forecast of the later ones
   python -m sim calibrate calibration.particles=60 calibration.generations=3   a quick fit
-  python -m sim calibrate region=national calibration=national_area_push   the national fit with the
-                                                           areas' pushes from 2024 fitted too
 
   python -m sim calibrate install results/calibration/chongqing
       after reading its report.md: checks the fit directory (COMPLETE and its checksums; a backtest

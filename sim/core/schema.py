@@ -169,6 +169,8 @@ class MIIT(Block):
     # from each year on: whether a nominee must hold the provincial SRDI title (false: firms in the
     # provinces' SRDI cultivation pools, meeting the SRDI criteria without the title, may apply too)
     srdi_title_required: dict[int, bool] = {2019: True}
+    # from each year on: whether MIIT's review removes a little giant that has outgrown SME size
+    review_sme_size: dict[int, bool] = {2019: True}
     # single-region runs: the national merit bar of each year, from the calibrated national model
     bar_file: str | None = None  # default configs/calibrated/national.yaml
     fallback_bar: Annotated[float, Field(ge=0.0, le=200.0)] = 80.0  # T2 points, when there is no national model
@@ -197,6 +199,10 @@ class MIIT(Block):
     def srdi_title_required_in(self, year: int) -> bool:
         """Whether MIIT's nominees in ``year`` must hold the provincial SRDI title."""
         return bool(_in_force(self.srdi_title_required, year, True))
+
+    def review_sme_size_in(self, year: int) -> bool:
+        """Whether MIIT's review in ``year`` removes a little giant that has outgrown SME size."""
+        return bool(_in_force(self.review_sme_size, year, True))
 
 
 def _in_force(rule_from: dict[int, float | None], year: int, before: float | None) -> float | None:

@@ -159,7 +159,7 @@ class Criteria:
             "rd_intensity": (f.rd_int_y1[idx] >= rd_need) & (f.rd_int_y2[idx] >= rd_need),
             "rd_institution": f.rd_institution[idx],
             "class_one_ip": f.ip[idx] >= T3_MIN_IP,
-            "sme_size": f.is_sme(idx),
+            "sme_size": f.is_sme(idx) | (review and not self.miit.review_sme_size_in(year)),
         }
 
     def t3_eligible(self, f: FirmPopulation, idx: np.ndarray, step: int, shift: float | np.ndarray = 0.0,
