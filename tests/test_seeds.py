@@ -93,18 +93,24 @@ def test_tiers_count_at_least_semantics(figures):
 
 def test_targets_never_calibrate_and_area_stocks_are_read_by_the_national_fit(figures):
     """Plan targets are never fitted; the other regions' stocks are the national model's area
-    figures: the fitted ones (calibration.area_figures) fitted, the validate ones compared."""
+    figures: those named in calibration.area_figures fitted (every one seeds/ marks "calibrate",
+    and the cities' end-2025 counts that fit the pushes), the rest compared."""
     from sim.calibration.targets import build_targets
     from sim.commands.run import compose_job
 
     assert not ((figures.kind == "target") & (figures.use == "calibrate")).any()
     others = figures[~figures.region.isin(["chongqing", "national"]) & (figures.kind == "stock")]
     assert len(others) >= 7 and set(others.use) == {"calibrate", "validate"}
-    roles = build_targets(compose_job(["region=national"]), figures).set_index("id")["role"]
+    cfg = compose_job(["region=national"])
+    area_figures = set(cfg.calibration.area_figures)
+    assert set(others.id[others.use == "calibrate"]) <= area_figures
+    roles = build_targets(cfg, figures).set_index("id")["role"]
     for row in others.itertuples():
-        assert roles[row.id] == ("fitted" if row.use == "calibrate" else "validate"), row.id
-    # Chongqing's own fitted stocks are compared with the national model's Chongqing area
-    assert roles["cq_t3_2023_08"] == "fitted" and roles["cq_t3_2025_11"] == "validate"
+        assert roles[row.id] == ("fitted" if row.id in area_figures else "validate"), row.id
+    assert (others.id.isin(area_figures) & (others.use == "validate")).any()  # the end-2025 counts
+    # Chongqing's own stocks: those named fitted with the national model's Chongqing area, the rest compared
+    assert roles["cq_t3_2023_08"] == "fitted" and roles["cq_t3_2025_11"] == "fitted"
+    assert roles["cq_t3_2022_12"] == "validate"
 
 
 def test_quotes_are_verbatim_in_the_seeds(figures):
