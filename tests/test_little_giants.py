@@ -269,7 +269,8 @@ def test_older_firms_of_the_initial_pool_are_larger_by_the_size_age_gradient():
     """With the gradient, an initial firm of age a is exp(g a) times the same draw (its keyed draws are
     the same), up to its share of its SME ceiling; entrants are untouched; at 0 nothing moves."""
     g = 0.05
-    base, aged = SMEModel(chongqing(), 5), SMEModel(chongqing(f"uncertainties.size_age_gradient={g}"), 5)
+    base = SMEModel(chongqing("uncertainties.size_age_gradient=0"), 5)  # the region file holds it at 0.03
+    aged = SMEModel(chongqing(f"uncertainties.size_age_gradient={g}"), 5)
     f0, f1 = base.firms, aged.firms
     s = slice(0, f0.n)
     age = -f0.born_step[s] / 4.0
@@ -287,7 +288,8 @@ def test_older_firms_of_the_initial_pool_are_larger_by_the_size_age_gradient():
 def test_entrants_are_drawn_about_the_regions_median_times_the_entrant_size_ratio():
     """The same entrants (same slots, same keyed draws) enter at 0.4 x the size; the initial pool
     is not touched."""
-    m0, m1 = SMEModel(chongqing(), 9), SMEModel(chongqing("uncertainties.entrant_size_ratio=0.4"), 9)
+    m0 = SMEModel(chongqing("uncertainties.entrant_size_ratio=1"), 9)  # the region file holds it at 0.5
+    m1 = SMEModel(chongqing("uncertainties.entrant_size_ratio=0.4"), 9)
     n = m0.firms.n
     np.testing.assert_array_equal(m0.firms.revenue[:n], m1.firms.revenue[:n])
     new = [m.firms.add(500, 1, m.keys["entrants"], np.random.default_rng(0)) for m in (m0, m1)]
