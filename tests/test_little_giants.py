@@ -26,6 +26,12 @@ def national(*overrides: str):
                         "calibration.use=none", *overrides])
 
 
+# the 2018 pool drawn like entrants (the region file holds size_age_gradient at 0.03): with older firms
+# larger, one can score the full 100 SRDI points, and an older firm's revenue is capped at a share of
+# its SME ceiling, which the employee test moves
+ENTRANT_LIKE_POOL = "uncertainties.size_age_gradient=0"
+
+
 def chongqing(*overrides: str):
     return compose_job(["end_year=2026", "outcomes.report_years=[2026]", "calibration.use=none", "policy.adopt_from=2018Q1", "region.initial_firms=4000",
                         "region.initial_srdi=200", *overrides])
@@ -287,7 +293,7 @@ def test_older_firms_of_the_initial_pool_are_larger_by_the_size_age_gradient():
     """With the gradient, an initial firm of age a is exp(g a) times the same draw (its keyed draws are
     the same), up to its share of its SME ceiling; entrants are untouched; at 0 nothing moves."""
     g = 0.05
-    base = SMEModel(chongqing("uncertainties.size_age_gradient=0"), 5)  # the region file holds it at 0.03
+    base = SMEModel(chongqing(ENTRANT_LIKE_POOL), 5)
     aged = SMEModel(chongqing(f"uncertainties.size_age_gradient={g}"), 5)
     f0, f1 = base.firms, aged.firms
     s = slice(0, f0.n)
@@ -332,11 +338,8 @@ def test_the_employee_test_widens_sme_size_for_the_same_firms():
     """Off (0), every firm's SME ceiling is the 400 M yuan revenue cap; with ``sme_employee_cap=1000``
     (the region files') the same firms (same keyed draws) are SMEs up to 1,000 employees' revenue,
     never below the revenue cap, and their other attributes do not move."""
-    # the 2018 pool drawn like entrants: with size_age_gradient an older firm is capped at a share of
-    # its SME ceiling, which the employee test moves
-    flat = "uncertainties.size_age_gradient=0"
-    off = SMEModel(chongqing("region.sme_employee_cap=0", flat), 4)
-    on = SMEModel(chongqing("region.sme_employee_cap=1000", flat), 4)
+    off = SMEModel(chongqing("region.sme_employee_cap=0", ENTRANT_LIKE_POOL), 4)
+    on = SMEModel(chongqing("region.sme_employee_cap=1000", ENTRANT_LIKE_POOL), 4)
     n, cap = off.firms.n, off.region.sme_revenue_cap
     assert (off.firms.sme_ceiling[:n] == cap).all()
     wider = on.firms.sme_ceiling[:n]
@@ -379,10 +382,7 @@ def test_srdi_lists_before_the_scale_up_year_are_kept_for_the_strongest():
     higher: no title under a line no firm reaches, the lists after it untouched in form, and at 0
     points the run is the one without a scale-up year (Chongqing's own is 2022: set apart here)."""
     def t2_granted(*overrides):
-        # the 2018 pool drawn like entrants: with older firms larger, one can score the full 100 points
-        # and clear even the line 40 points up (60 + 40)
-        df = run_one(chongqing("end_year=2022", "outcomes.report_years=[2022]", "uncertainties.size_age_gradient=0",
-                               *overrides), 3)
+        df = run_one(chongqing("end_year=2022", "outcomes.report_years=[2022]", ENTRANT_LIKE_POOL, *overrides), 3)
         by_year = df.groupby("year")["recognised_T2"].sum()
         return by_year.loc[2018:2020].sum(), by_year.loc[2021:2022].sum(), df
     before, after, plain = t2_granted("region.calendar.t2_scale_up_year=null")
