@@ -101,8 +101,8 @@ def _lost_and_tiers(*overrides: str):
         yield q, f.lost_tier[: f.n][now], f.tier[: f.n][now]
 
 
-# MIIT nominating only SRDI holders (as from its 4th batch): the cultivation pool's path of
-# 2019-2021 is the known gap below
+# MIIT nominating only SRDI holders (as from its 4th batch); the cultivation pool's path of
+# 2019-2021 is checked below
 SRDI_ONLY = "miit.srdi_title_required={2019: true}"
 
 
@@ -114,9 +114,6 @@ def test_a_title_lost_at_review_is_not_granted_again_in_the_same_batch():
     assert lost > 50
 
 
-@pytest.mark.xfail(strict=True, reason="known gap (configs/calibrated/NOTES.md, 2026-12-07): in 2019-2021 MIIT "
-                   "could nominate firms of the cultivation pool, and a firm whose SRDI title lapsed or failed "
-                   "review that quarter can be one; the fix changes every fit's results")
 def test_a_lost_srdi_title_is_not_followed_by_a_pool_nomination_in_the_same_quarter():
     assert all((now < was).all() for _, was, now in _lost_and_tiers())
 

@@ -207,7 +207,9 @@ def _national_batch(model: World) -> None:
         cand = _applicants(model, rules.T3, [rules.T0, rules.T1, rules.T2], apply, 1.0)
         keep = f.tier[cand] == rules.T2
         pool = cand[~keep]
-        keep[~keep] = model.criteria.eligible_for(rules.T2, f, pool, q, municipal_shift(model)[f.area[pool]])
+        # a firm that lost a title this quarter is not nominated from the pool in the same batch
+        keep[~keep] = (model.criteria.eligible_for(rules.T2, f, pool, q, municipal_shift(model)[f.area[pool]])
+                       & (f.lost_step[pool] != q))
         cand = cand[keep]
     nominees = cand[model.criteria.t3_eligible(f, cand, q)]
     model.counters["nominated_T3"] += len(nominees)
