@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
@@ -19,6 +20,7 @@ import yaml
 from sim.experiment import posterior as post_mod
 from sim.commands.calibrate import calibrate_command
 from sim.calibration.distance import ToleranceDistance, excess
+from sim.calibration import driver
 from sim.calibration.driver import Simulator, fit_config, run_fit
 from sim.calibration.check import parameter_table, target_table
 from sim.calibration.targets import build_targets, fitted, read_values
@@ -28,6 +30,7 @@ from sim.core.errors import InputError
 from sim.experiment.runner import replication_seeds, run_replications
 from sim.core.figures import COLUMNS
 from sim.experiment.store import verify
+from sim.presentation.fit_report import core_share_note
 
 SCALE = 0.1
 TRUE = {"failure_rate": 0.08, "high_tech_rate": 0.11, "apply_t2": 0.5}
@@ -332,9 +335,13 @@ def test_a_fit_keeps_the_figures_it_started_with_if_the_file_is_edited_while_it_
     assert sorted(table["id"]) == sorted(f[0] for f in FIGURES)
 
 
-def test_resume_continues_the_same_fit(synthetic, tmp_path):
+def test_resume_continues_the_same_fit(synthetic, tmp_path, capsys, monkeypatch):
     cfg = small_cfg(synthetic, out=str(tmp_path / "r"), generations=1, particles=20)
+    # a fit started on a busy machine says so: its time budget will buy fewer simulations
+    monkeypatch.setattr(driver, "busy_cores", lambda: 64.0)
     first = run_fit(cfg, "test", progress=False)
+    assert "the machine is busy before the fit starts" in capsys.readouterr().err
+    monkeypatch.setattr(driver, "busy_cores", lambda: 0.0)
     more = small_cfg(synthetic, out=str(tmp_path / "r"), generations=2, particles=20)
     second = run_fit(more, "test", progress=False)
     assert second.resumed and second.abc_id == first.abc_id
@@ -343,6 +350,9 @@ def test_resume_continues_the_same_fit(synthetic, tmp_path):
     # generation, not the first generation's inf again
     assert np.isfinite(second.epsilons[1])
     assert second.evaluations > first.evaluations
+    # each generation's share of its cores is kept across processes, like its time and simulations
+    assert len(second.cpu_share) == 2 and all(0.0 < c <= 1.0 for c in second.cpu_share)
+    assert "busy" not in capsys.readouterr().err
     state = json.loads((tmp_path / "r" / "state.json").read_text())
     assert list(state["runs"]) == [str(first.abc_id)]
     # a finished fit with the same settings is not redone; restart=true starts a new one
@@ -355,6 +365,16 @@ def test_resume_continues_the_same_fit(synthetic, tmp_path):
     fresh = run_fit(small_cfg(synthetic, out=str(tmp_path / "r"), generations=1, particles=20,
                               restart=True), "test", progress=False)
     assert fresh.abc_id != first.abc_id
+
+
+@pytest.mark.parametrize("shares, shared", [([0.97, 0.95, 0.99], False), ([0.95, 0.36, 0.34], True)])
+def test_a_fit_report_says_when_other_work_shared_the_cores(shares, shared):
+    """The median share of its cores a fit got is in its report, which says when the machine was
+    shared: a fit that shared two cores with the tests got a third of the simulations (NOTES)."""
+    fit = SimpleNamespace(cpu_share=shares, core_share=float(np.median(shares)))
+    text = core_share_note(fit, 2)
+    assert f"got {np.median(shares):.0%} of their cores" in text
+    assert ("other work shared the machine" in text) == shared
 
 
 def test_the_posterior_is_the_last_generation_worth_min_ess_particles(synthetic, tmp_path):

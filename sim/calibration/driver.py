@@ -154,6 +154,26 @@ class FitResult:
     posterior_generation: int  # the generation the posterior is (the last with ESS >= min_ess)
     model_source: str = ""  # hash of the simulator's source when the fit started (see posterior.staleness)
     figures: pd.DataFrame | None = None  # the reported figures as the fit read them when it started
+    cpu_share: list[float] | None = None  # of each generation: CPU time its processes got / (wall x processes)
+
+    @property
+    def core_share(self) -> float | None:
+        """The share of its cores the fit got, median over generations (None if none was timed)."""
+        return round(float(np.median(self.cpu_share)), 3) if self.cpu_share else None
+
+
+def cpu_seconds() -> float:
+    """CPU time of this process and of its reaped children (pyabc joins its workers each generation)."""
+    t = os.times()
+    return t.user + t.system + t.children_user + t.children_system
+
+
+def busy_cores() -> float:
+    """The machine's 1-minute load average (0 where the platform gives none)."""
+    try:
+        return float(os.getloadavg()[0])
+    except (AttributeError, OSError):
+        return 0.0
 
 
 # --------------------------------------------------------------------------------------- state
@@ -339,13 +359,16 @@ def _generations(cal: Calibration, fit: _Fit, bar: _Progress, budget: float) -> 
             if max_eval < cal.particles:
                 return f"time budget of {cal.max_minutes:g} min used"
             abc.min_acceptance_rate = cal.particles / max_eval
-        g0, e0 = time.perf_counter(), int(counter.value)
+        g0, e0, c0 = time.perf_counter(), int(counter.value), cpu_seconds()
         with warnings.catch_warnings():  # pyabc compares inf thresholds after generation 0
             warnings.filterwarnings("ignore", "invalid value encountered", RuntimeWarning)
             ret = abc.run_generation(t=t)
             stop = ret["successful"] and abc.check_terminate(t=t, acceptance_rate=ret["acceptance_rate"])
         sec_per_eval = (time.perf_counter() - g0) / max(int(counter.value) - e0, 1)
         fit.record()
+        # a fit whose time budget ends it buys fewer simulations when other work shares the cores
+        share = (cpu_seconds() - c0) / max((time.perf_counter() - g0) * cal.processes, 1e-9)
+        run.setdefault("cpu_share", []).append(round(min(share, 1.0), 3))
         _save_state(fit.out_dir, fit.state)
         if not ret["successful"]:
             return f"time budget of {cal.max_minutes:g} min used (the last, unfinished generation was discarded)"
@@ -367,6 +390,11 @@ def run_fit(cfg: SimConfig, command: str, progress: bool = True, figures: pd.Dat
     from pyabc.weighted_statistics import effective_sample_size
 
     figures = configured_figures(cfg, figures)
+    busy = busy_cores()
+    if busy >= 0.5 * (os.cpu_count() or 1) and cal.max_minutes:
+        print(f"sim: calibrate: the machine is busy before the fit starts (1-min load average {busy:.1f} on "
+              f"{os.cpu_count()} cores); the {cal.max_minutes:g}-min budget buys fewer simulations while "
+              "other work shares the cores: run fits alone", file=sys.stderr)
     fit = _start(cfg, command, figures)
     handler = _quiet_pyabc(fit.out_dir, console=not progress)
     budget = cal.max_minutes * 60.0 if cal.max_minutes else np.inf
@@ -406,4 +434,5 @@ def run_fit(cfg: SimConfig, command: str, progress: bool = True, figures: pd.Dat
     post = post_mod.Posterior(cfg.region.name, tuple(cal.priors), np.asarray(w, float) / np.sum(w), values)
     return FitResult(post, fit.targets, fit.out_dir, fit.abc_id, int(history.max_t + 1), int(run["evaluations"]),
                      float(run["wall_seconds"]), pops["epsilon"].astype(float).tolist(), acc, reason, fit.resumed,
-                     ess, use, model_source=run.get("model_source", fp_source), figures=figures)
+                     ess, use, model_source=run.get("model_source", fp_source), figures=figures,
+                     cpu_share=[float(x) for x in run.get("cpu_share", [])])

@@ -99,6 +99,7 @@ def _meta(cfg: SimConfig, fit, command: str) -> dict:
             "posterior_generation": fit.posterior_generation,
             "final_distance_threshold": float(fit.epsilons[fit.posterior_generation]), "simulations": fit.evaluations,
             "wall_seconds": round(fit.wall_seconds, 1), "processes": cal.processes, "scale": cal.scale,
+            "cpu_share": fit.core_share,
             "band_scale_noise": cal.band_scale_noise,
             "seed": cfg.seed, "cutoff": cal.cutoff.isoformat() if cal.cutoff else None,
             "figures": {r["id"]: float(r["weight"]) for _, r in ft.iterrows()},

@@ -20,6 +20,7 @@ from sim.experiment.store import write_text
 from sim.presentation.run_charts import PANELS, tier_counts_chart
 from sim.presentation.style import figure_legend, save
 
+SHARED_CORES = 0.8  # below this share of its cores a fit says the machine was shared
 ROLE_STYLE = {"fitted": ("tab:blue", "fitted"), "held out": ("tab:orange", "held out (after the cut-off)"),
               "validate": ("tab:grey", "compared, not fitted"), "dropped": ("tab:grey", "dropped (weight 0)")}
 
@@ -196,6 +197,16 @@ def parameters_markdown(ptable: pd.DataFrame, interval: float) -> list[str]:
     return lines
 
 
+def core_share_note(fit, processes: int) -> str:
+    """How much of its cores the fit got: under a time budget, a shared machine buys fewer simulations."""
+    share = fit.core_share
+    if share is None:
+        return ""
+    return (f" Its {processes} process(es) got {share:.0%} of their cores (median over generations)"
+            + (": other work shared the machine, so the time budget bought fewer simulations than on a quiet "
+               "one (run fits alone)." if share < SHARED_CORES else "."))
+
+
 def _posterior_generation(fit, min_ess: float) -> str:
     """Which generation the posterior is, when a later one collapsed below ``min_ess`` and is not used."""
     if fit.posterior_generation == len(fit.ess) - 1:
@@ -226,7 +237,7 @@ def _markdown(cfg, fit, command, table, ptable, check_s) -> str:
         f"{', '.join(f'{e:.3g}' for e in fit.epsilons)}."
         f" Effective sample size of each generation's weights (of {cal.particles}; a handful means the "
         f"posterior rests on a few particles): {', '.join(f'{e:.0f}' for e in fit.ess)}."
-        + _posterior_generation(fit, cal.min_ess),
+        + _posterior_generation(fit, cal.min_ess) + core_share_note(fit, cal.processes),
         "",
         f"Check: {cal.check_replications} posterior-predictive runs ({check_s:.0f} s), replication k with "
         f"posterior draw k as `sim run` does, to {cfg.end_year}.{scale_note} "
