@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
@@ -338,10 +337,10 @@ def test_a_fit_keeps_the_figures_it_started_with_if_the_file_is_edited_while_it_
 def test_resume_continues_the_same_fit(synthetic, tmp_path, capsys, monkeypatch):
     cfg = small_cfg(synthetic, out=str(tmp_path / "r"), generations=1, particles=20)
     # a fit started on a busy machine says so: its time budget will buy fewer simulations
-    monkeypatch.setattr(driver, "busy_cores", lambda: 64.0)
+    monkeypatch.setattr(driver, "load_average", lambda: 64.0)
     first = run_fit(cfg, "test", progress=False)
     assert "the machine is busy before the fit starts" in capsys.readouterr().err
-    monkeypatch.setattr(driver, "busy_cores", lambda: 0.0)
+    monkeypatch.setattr(driver, "load_average", lambda: 0.0)
     more = small_cfg(synthetic, out=str(tmp_path / "r"), generations=2, particles=20)
     second = run_fit(more, "test", progress=False)
     assert second.resumed and second.abc_id == first.abc_id
@@ -371,10 +370,10 @@ def test_resume_continues_the_same_fit(synthetic, tmp_path, capsys, monkeypatch)
 def test_a_fit_report_says_when_other_work_shared_the_cores(shares, shared):
     """The median share of its cores a fit got is in its report, which says when the machine was
     shared: a fit that shared two cores with the tests got a third of the simulations (NOTES)."""
-    fit = SimpleNamespace(cpu_share=shares, core_share=float(np.median(shares)))
-    text = core_share_note(fit, 2)
+    text = core_share_note(float(np.median(shares)), 2)
     assert f"got {np.median(shares):.0%} of their cores" in text
     assert ("other work shared the machine" in text) == shared
+    assert core_share_note(None, 2) == ""  # a fit with no timed generation says nothing
 
 
 def test_the_posterior_is_the_last_generation_worth_min_ess_particles(synthetic, tmp_path):

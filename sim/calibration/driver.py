@@ -168,7 +168,7 @@ def cpu_seconds() -> float:
     return t.user + t.system + t.children_user + t.children_system
 
 
-def busy_cores() -> float:
+def load_average() -> float:
     """The machine's 1-minute load average (0 where the platform gives none)."""
     try:
         return float(os.getloadavg()[0])
@@ -364,10 +364,11 @@ def _generations(cal: Calibration, fit: _Fit, bar: _Progress, budget: float) -> 
             warnings.filterwarnings("ignore", "invalid value encountered", RuntimeWarning)
             ret = abc.run_generation(t=t)
             stop = ret["successful"] and abc.check_terminate(t=t, acceptance_rate=ret["acceptance_rate"])
-        sec_per_eval = (time.perf_counter() - g0) / max(int(counter.value) - e0, 1)
+        wall = time.perf_counter() - g0
+        sec_per_eval = wall / max(int(counter.value) - e0, 1)
         fit.record()
         # a fit whose time budget ends it buys fewer simulations when other work shares the cores
-        share = (cpu_seconds() - c0) / max((time.perf_counter() - g0) * cal.processes, 1e-9)
+        share = (cpu_seconds() - c0) / max(wall * cal.processes, 1e-9)
         run.setdefault("cpu_share", []).append(round(min(share, 1.0), 3))
         _save_state(fit.out_dir, fit.state)
         if not ret["successful"]:
@@ -390,7 +391,7 @@ def run_fit(cfg: SimConfig, command: str, progress: bool = True, figures: pd.Dat
     from pyabc.weighted_statistics import effective_sample_size
 
     figures = configured_figures(cfg, figures)
-    busy = busy_cores()
+    busy = load_average()
     if busy >= 0.5 * (os.cpu_count() or 1) and cal.max_minutes:
         print(f"sim: calibrate: the machine is busy before the fit starts (1-min load average {busy:.1f} on "
               f"{os.cpu_count()} cores); the {cal.max_minutes:g}-min budget buys fewer simulations while "

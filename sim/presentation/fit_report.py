@@ -197,9 +197,8 @@ def parameters_markdown(ptable: pd.DataFrame, interval: float) -> list[str]:
     return lines
 
 
-def core_share_note(fit, processes: int) -> str:
+def core_share_note(share: float | None, processes: int) -> str:
     """How much of its cores the fit got: under a time budget, a shared machine buys fewer simulations."""
-    share = fit.core_share
     if share is None:
         return ""
     return (f" Its {processes} process(es) got {share:.0%} of their cores (median over generations)"
@@ -237,7 +236,7 @@ def _markdown(cfg, fit, command, table, ptable, check_s) -> str:
         f"{', '.join(f'{e:.3g}' for e in fit.epsilons)}."
         f" Effective sample size of each generation's weights (of {cal.particles}; a handful means the "
         f"posterior rests on a few particles): {', '.join(f'{e:.0f}' for e in fit.ess)}."
-        + _posterior_generation(fit, cal.min_ess) + core_share_note(fit, cal.processes),
+        + _posterior_generation(fit, cal.min_ess) + core_share_note(fit.core_share, cal.processes),
         "",
         f"Check: {cal.check_replications} posterior-predictive runs ({check_s:.0f} s), replication k with "
         f"posterior draw k as `sim run` does, to {cfg.end_year}.{scale_note} "
