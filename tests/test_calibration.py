@@ -27,7 +27,7 @@ from sim.commands.run import compose_job
 from sim.core.schema import validate
 from sim.core.errors import InputError
 from sim.experiment.runner import replication_seeds, run_replications
-from sim.core.figures import COLUMNS
+from sim.core.figures import COLUMNS, OPTIONAL_COLUMNS
 from sim.experiment.store import verify
 from sim.presentation.fit_report import core_share_note
 
@@ -151,6 +151,22 @@ def test_a_count_on_a_scaled_population_is_judged_to_half_a_firm_step(tmp_path):
     whole = target_table(targets, q, 0.9, scale=1.0).set_index("id")["in_interval"]
     assert tenth["t3_2023"] and not whole["t3_2023"]
     assert not tenth["pass_2023"] and not whole["pass_2023"]
+
+
+def test_a_figure_quoted_rounded_is_inside_when_the_interval_reaches_its_range(tmp_path):
+    """MIIT's "1.2万" little giants allow 11,500-12,500: runs of 12,200-12,340 reach that range and
+    are inside; the same runs against an exact 12,000 are not, nor against "1.1万" (10,500-11,500)."""
+    figs = tmp_path / "f.csv"
+    figs.write_text(",".join(COLUMNS + OPTIONAL_COLUMNS) + "\n" + "\n".join(
+        f"{fid},chongqing,T3,2023-12-31,{value},stock,{use},0.1,public:synthetic,q,r,{unit}"
+        for fid, value, use, unit in [("wan", 12000, "calibrate", 1000), ("exact", 12000, "validate", ""),
+                                      ("lower", 11000, "validate", 1000)]) + "\n")
+    targets = build_targets(small_cfg(figs))
+    one = pd.DataFrame({"year": np.repeat(np.arange(2018, 2025), 4), "quarter": np.tile([1, 2, 3, 4], 7)})
+    q = pd.concat([one.assign(replication=k, n_T3_titles=v) for k, v in enumerate([12200.0, 12270.0, 12340.0])],
+                  ignore_index=True)
+    inside = target_table(targets, q, 0.9).set_index("id")["in_interval"]
+    assert inside["wan"] and not inside["exact"] and not inside["lower"]
 
 
 def test_distance_is_zero_inside_tolerance_and_grows_outside():

@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 
 from sim.core.errors import InputError
-from sim.core.figures import COLUMNS, DEFAULT_PATH, figures_for, load_reported_figures
+from sim.core.figures import COLUMNS, DEFAULT_PATH, OPTIONAL_COLUMNS, figures_for, load_reported_figures
 
 SHARED_SEEDS = Path("/work/shared/seeds")
 
@@ -39,10 +39,11 @@ def test_default_path_is_repo_seeds_file():
 
 
 def test_committed_file_loads_with_types(figures):
-    assert list(figures.columns) == list(COLUMNS)
+    assert list(figures.columns) == list(COLUMNS + OPTIONAL_COLUMNS)
     assert pd.api.types.is_datetime64_any_dtype(figures["date"])
     assert figures["value"].dtype == float
     assert figures["tolerance"].dtype == float
+    assert figures["rounded_to"].dtype == float
     for column in ("id", "region", "tier", "kind", "use", "seed_file", "quote", "reading"):
         assert all(isinstance(v, str) for v in figures[column]), column
     assert figures["id"].is_unique
@@ -282,6 +283,30 @@ def test_bad_header(tmp_path, header, expected):
     message = _error(_write(tmp_path, _csv_text(header, rows)))
     assert "line 1: header: " in message and expected in message, message
     assert "must be exactly id,region,tier,date" in message, message
+
+
+def test_rounding_is_optional_and_read_as_a_unit(tmp_path):
+    """Without the rounded_to column every figure is exact; with it, a blank cell is exact and a
+    number is the unit the quote rounds to ("1.2万" -> 1000)."""
+    plain = load_reported_figures(_write(tmp_path, _csv_text(list(COLUMNS), GOOD_ROWS)))
+    assert list(plain["rounded_to"]) == [0.0, 0.0, 0.0]
+    rows = [list(r) + [u] for r, u in zip(GOOD_ROWS, ["", "1000", ""])]
+    rounded = load_reported_figures(_write(tmp_path, _csv_text(list(COLUMNS + OPTIONAL_COLUMNS), rows)))
+    assert list(rounded["rounded_to"]) == [0.0, 1000.0, 0.0]
+
+
+@pytest.mark.parametrize("bad", ["-1000", "about 1000", "inf"])
+def test_a_bad_rounding_unit_names_its_column(tmp_path, bad):
+    rows = [list(r) + [bad if k == 1 else ""] for k, r in enumerate(GOOD_ROWS)]
+    message = _error(_write(tmp_path, _csv_text(list(COLUMNS + OPTIONAL_COLUMNS), rows)))
+    assert "line 3: rounded_to: must be blank (exact) or the positive unit" in message, message
+
+
+def test_committed_figures_quoted_rounded_carry_their_unit(figures):
+    """MIIT's "1.2万" little giants (2023, 2024) are known to the thousand; its 8,997 is exact."""
+    unit = figures.set_index("id")["rounded_to"]
+    assert unit["nat_t3_2023_07"] == unit["nat_t3_2024_05"] == 1000.0
+    assert unit["nat_t3_2022_09"] == 0.0 and unit["cq_t3_2023_08"] == 0.0
 
 
 def test_wrong_field_count(tmp_path):

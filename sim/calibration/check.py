@@ -78,7 +78,8 @@ def predictive(cfg: SimConfig, post_file: Path, n: int, processes: int, scale: f
 def target_table(targets: pd.DataFrame, quarterly: pd.DataFrame, interval: float, scale: float = 1.0) -> pd.DataFrame:
     """Each figure against the replications' median and interval. A count simulated on ``scale`` of
     the population moves in steps of 1/scale firms, so its interval is widened by half a step (MIIT's
-    248 first-batch titles are 24.8 firms at a tenth: the run grants 25, read as 250)."""
+    248 first-batch titles are 24.8 firms at a tenth: the run grants 25, read as 250); a figure quoted
+    rounded is inside when the interval reaches the range its quote allows ("1.2万": 11,500-12,500)."""
     sims = read_replications(quarterly, targets)
     rows = []
     for i, t in targets.iterrows():
@@ -86,13 +87,14 @@ def target_table(targets: pd.DataFrame, quarterly: pd.DataFrame, interval: float
         ok = np.isfinite(v)
         med, lo, hi = band(v[ok], interval) if ok.any() else (np.nan, np.nan, np.nan)
         half_step = 0.0 if t["how"] == "pass" else 0.5 / scale  # a review pass share is not a count
+        slack = half_step + 0.5 * t["rounded_to"]
         rel = (med - t["value"]) / t["value"]
         rows.append({
             "id": t["id"], "tier": t["tier"], "kind": t["kind"], "date": t["date"].date().isoformat(),
-            "reported": t["value"], "tolerance": t["tolerance"], "role": t["role"], "weight": t["weight"],
+            "reported": t["value"], "rounded_to": t["rounded_to"], "tolerance": t["tolerance"], "role": t["role"], "weight": t["weight"],
             "model_reading": t["model_reading"], "sim_median": med, "sim_low": lo, "sim_high": hi,
             "rel_error": rel, "in_tolerance": bool(abs(rel) <= t["tolerance"]) if ok.any() else False,
-            "in_interval": bool(lo - half_step <= t["value"] <= hi + half_step) if ok.any() else False,
+            "in_interval": bool(lo - slack <= t["value"] <= hi + slack) if ok.any() else False,
         })
     return pd.DataFrame(rows)
 

@@ -30,6 +30,7 @@ from sim.core.schema import SimConfig
 
 __all__ = [
     "COLUMNS",
+    "OPTIONAL_COLUMNS",
     "REGIONS",
     "TIERS",
     "KINDS",
@@ -54,6 +55,9 @@ COLUMNS: tuple[str, ...] = (
     "quote",
     "reading",
 )
+# rounded_to (optional, last): the unit a quote rounds its figure to ("1.2万" -> 1000: the figure is
+# known to +/- 500), blank when exact; a check judges the simulated interval against that range
+OPTIONAL_COLUMNS: tuple[str, ...] = ("rounded_to",)
 REGIONS: tuple[str, ...] = ("chongqing", "national", "beijing", "shenzhen", "shanghai", "shandong")
 TIERS: tuple[str, ...] = ("ALL", "T1", "T2", "T3", "HTE", "LISTING")
 # target: a planned stock level at the date; target_added: a planned number of additions over
@@ -109,13 +113,14 @@ def _read_text(path: Path, name: str) -> str:
         raise InputError(f"{name} line {line}: file must be UTF-8 text (got byte 0x{raw[exc.start]:02x})") from None
 
 
-def _check_header(header: list[str], name: str) -> None:
+def _check_header(header: list[str], name: str) -> tuple[str, ...]:
+    """The file's columns: exactly COLUMNS, optionally followed by OPTIONAL_COLUMNS."""
     got = [h.strip() for h in header]
-    if got == list(COLUMNS):
-        return
-    expected = ",".join(COLUMNS)
+    if got in (list(COLUMNS), list(COLUMNS + OPTIONAL_COLUMNS)):
+        return tuple(got)
+    expected = ",".join(COLUMNS) + f" (then, optionally, {','.join(OPTIONAL_COLUMNS)})"
     missing = [c for c in COLUMNS if c not in got]
-    extra = [c for c in got if c not in COLUMNS]
+    extra = [c for c in got if c not in COLUMNS + OPTIONAL_COLUMNS]
     dupes = sorted({c for c in got if got.count(c) > 1})
     if missing:
         what = "missing column(s) " + ", ".join(missing)
@@ -135,13 +140,14 @@ def _parse_number(text: str) -> float | None:
         return None
 
 
-def _check_row(fields: dict[str, str], where: str) -> tuple[_dt.date, float, float]:
-    """Check one row's fields on their own; return the parsed date, value and tolerance."""
+def _check_row(fields: dict[str, str], where: str) -> tuple[_dt.date, float, float, float]:
+    """Check one row's fields on their own; return the parsed date, value, tolerance and rounding
+    unit (0 when the figure is exact or the file has no rounded_to column)."""
 
     def bad(column: str, rule: str, got: str) -> InputError:
         return InputError(f"{where}: {column}: {rule} (got {_short(got)})")
 
-    for column in COLUMNS:
+    for column in fields:
         if "\n" in fields[column] or "\r" in fields[column]:
             raise bad(column, "must fit on one line", fields[column])
 
@@ -193,15 +199,21 @@ def _check_row(fields: dict[str, str], where: str) -> tuple[_dt.date, float, flo
         raise bad("quote", "must not be empty (the phrase the figure comes from)", fields["quote"])
     if not fields["reading"]:
         raise bad("reading", "must not be empty (how the model reads the figure)", fields["reading"])
-    return date, value, tolerance
+    rounded = fields.get("rounded_to", "")
+    unit = _parse_number(rounded) if rounded else 0.0
+    if unit is None or not math.isfinite(unit) or unit < 0 or (unit and fields["kind"] == "review_pass"):
+        raise bad("rounded_to", "must be blank (exact) or the positive unit the quote rounds a count to, "
+                  "e.g. 1000 for 1.2万", rounded)
+    return date, value, tolerance, unit
 
 
 def load_reported_figures(path: str | os.PathLike | None = None) -> pd.DataFrame:
     """Load and strictly validate the reported figures; raise `InputError` naming file, line and column.
 
     Strict because these rows decide what calibration fits: a typo in a tier or a date would
-    otherwise silently move the target. Returns one row per figure, columns in file order, with
-    `date` as Timestamp, `value` and `tolerance` as float and the rest as str.
+    otherwise silently move the target. Returns one row per figure, columns COLUMNS then
+    `rounded_to` (0 when exact or absent from the file), with `date` as Timestamp, `value`,
+    `tolerance` and `rounded_to` as float and the rest as str.
     """
     file = DEFAULT_PATH if path is None else Path(path)
     name = _display(file, path)
@@ -214,22 +226,23 @@ def load_reported_figures(path: str | os.PathLike | None = None) -> pd.DataFrame
         header = next(reader)
     except csv.Error as exc:
         raise InputError(f"{name} line 1: header: not valid CSV ({exc})") from None
-    _check_header(header, name)
-    records = _records(reader, name)
+    columns = _check_header(header, name)
+    records = _records(reader, name, columns)
     if not records:
         raise InputError(f"{name} line 2: file has a header but no figures; must have at least one row")
 
-    frame = pd.DataFrame.from_records(records, columns=list(COLUMNS))
+    frame = pd.DataFrame.from_records(records, columns=list(COLUMNS + OPTIONAL_COLUMNS))
     frame["date"] = pd.to_datetime(frame["date"]).astype("datetime64[ns]")
     frame["value"] = frame["value"].astype(float)
     frame["tolerance"] = frame["tolerance"].astype(float)
+    frame["rounded_to"] = frame["rounded_to"].astype(float)
     for column in _STR_COLUMNS:
         frame[column] = frame[column].astype(str).astype(object)
     frame.attrs["path"] = name
     return frame
 
 
-def _records(reader, name: str) -> list[dict]:
+def _records(reader, name: str, columns: tuple[str, ...]) -> list[dict]:
     """Every row after the header, checked on its own and against the rows before it."""
     records: list[dict] = []
     first_line_of_id: dict[str, int] = {}
@@ -247,18 +260,19 @@ def _records(reader, name: str) -> list[dict]:
         if not row or (len(row) == 1 and not row[0].strip()):
             continue  # blank lines carry no figure
         where = f"{name} line {line}"
-        if len(row) != len(COLUMNS):
+        if len(row) != len(columns):
             raise InputError(
-                f"{where}: row: must have {len(COLUMNS)} fields ({','.join(COLUMNS)}) (got {len(row)}; "
+                f"{where}: row: must have {len(columns)} fields ({','.join(columns)}) (got {len(row)}; "
                 "quote fields that contain commas)"
             )
-        fields = {column: cell.strip() for column, cell in zip(COLUMNS, row)}
-        date, value, tolerance = _check_row(fields, where)
+        fields = {column: cell.strip() for column, cell in zip(columns, row)}
+        date, value, tolerance, unit = _check_row(fields, where)
         _check_against_earlier(fields, value, date, line, where, first_line_of_id, calibrate_seen)
         record = dict(fields)
         record["date"] = pd.Timestamp(date)
         record["value"] = value
         record["tolerance"] = tolerance
+        record["rounded_to"] = unit
         records.append(record)
 
 

@@ -170,6 +170,12 @@ def _pct(x: float) -> str:
     return f"{x:+.1%}" if np.isfinite(x) else "–"
 
 
+def _rounding(r) -> str:
+    """How precisely the quote gives the figure, when rounded: its interval test allows that range."""
+    unit = r.get("rounded_to", 0.0)
+    return f"to the nearest {unit:,.0f}; " if unit and np.isfinite(unit) else ""
+
+
 def _yes(r, col: str) -> str:
     return "–" if not np.isfinite(r["sim_median"]) else "yes" if r[col] else "NO"
 
@@ -180,7 +186,7 @@ def targets_markdown(table: pd.DataFrame, interval: float) -> list[str]:
              "|---|---|---|---|---|---|---|---|---|"]
     for _, r in table.iterrows():
         lines.append(
-            f"| `{r['id']}` | {r['date']} | {_n(r['reported'])} (±{r['tolerance']:.0%}) | {r['model_reading']} | "
+            f"| `{r['id']}` | {r['date']} | {_n(r['reported'])} ({_rounding(r)}±{r['tolerance']:.0%}) | {r['model_reading']} | "
             f"{r['role']} | {_n(r['sim_median'])} [{_n(r['sim_low'])}–{_n(r['sim_high'])}] | "
             f"{_pct(r['rel_error'])} | {_yes(r, 'in_tolerance')} | {_yes(r, 'in_interval')} |")
     return lines
@@ -240,7 +246,8 @@ def _markdown(cfg, fit, command, table, ptable, check_s) -> str:
         "",
         f"Check: {cal.check_replications} posterior-predictive runs ({check_s:.0f} s), replication k with "
         f"posterior draw k as `sim run` does, to {cfg.end_year}.{scale_note} "
-        f"Reported stock figures (fitted or compared) inside the simulated {pct}% interval: "
+        f"Reported stock figures (fitted or compared) inside the simulated {pct}% interval (or, for a figure quoted "
+        f"rounded, reaching the range its quote allows): "
         f"**{int(stocks['in_interval'].sum())} of {len(stocks)}** (fitted: {int(fstocks['in_interval'].sum())} of "
         f"{len(fstocks)}); simulated median within 10% of the figure: "
         f"**{int((stocks['rel_error'].abs() <= 0.10).sum())} of {len(stocks)}** "
