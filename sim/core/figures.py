@@ -199,12 +199,17 @@ def _check_row(fields: dict[str, str], where: str) -> tuple[_dt.date, float, flo
         raise bad("quote", "must not be empty (the phrase the figure comes from)", fields["quote"])
     if not fields["reading"]:
         raise bad("reading", "must not be empty (how the model reads the figure)", fields["reading"])
+    return date, value, tolerance, _rounding_unit(fields, bad)
+
+
+def _rounding_unit(fields: dict[str, str], bad) -> float:
+    """The unit a count's quote rounds to (rounded_to), 0 when blank or absent: exact."""
     rounded = fields.get("rounded_to", "")
     unit = _parse_number(rounded) if rounded else 0.0
     if unit is None or not math.isfinite(unit) or unit < 0 or (unit and fields["kind"] == "review_pass"):
         raise bad("rounded_to", "must be blank (exact) or the positive unit the quote rounds a count to, "
                   "e.g. 1000 for 1.2万", rounded)
-    return date, value, tolerance, unit
+    return unit
 
 
 def load_reported_figures(path: str | os.PathLike | None = None) -> pd.DataFrame:
