@@ -91,7 +91,8 @@ def target_table(targets: pd.DataFrame, quarterly: pd.DataFrame, interval: float
         rel = (med - t["value"]) / t["value"]
         rows.append({
             "id": t["id"], "tier": t["tier"], "kind": t["kind"], "date": t["date"].date().isoformat(),
-            "reported": t["value"], "rounded_to": t["rounded_to"], "tolerance": t["tolerance"], "role": t["role"], "weight": t["weight"],
+            "reported": t["value"], "rounded_to": t["rounded_to"], "tolerance": t["tolerance"],
+            "role": t["role"], "weight": t["weight"],
             "model_reading": t["model_reading"], "sim_median": med, "sim_low": lo, "sim_high": hi,
             "rel_error": rel, "in_tolerance": bool(abs(rel) <= t["tolerance"]) if ok.any() else False,
             "in_interval": bool(lo - slack <= t["value"] <= hi + slack) if ok.any() else False,

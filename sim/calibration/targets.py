@@ -107,7 +107,8 @@ def build_targets(cfg: SimConfig, figures: pd.DataFrame | None = None) -> pd.Dat
                              f"set calibration.weights.{r['id']}=0 to drop it")
         out.append({
             "id": r["id"], "tier": r["tier"], "kind": r["kind"], "date": r["date"], "value": r["value"],
-            "tolerance": r["tolerance"], "rounded_to": r["rounded_to"], "use": r["use"], "role": role, "weight": weight if role == "fitted" else 0.0,
+            "tolerance": r["tolerance"], "rounded_to": r["rounded_to"], "use": r["use"], "role": role,
+            "weight": weight if role == "fitted" else 0.0,
             "column": col, "how": how, "step": step, "lag": lag, "year": r["date"].year, "quarter": q, "model_reading": words,
             "reading": r["reading"],
         })
