@@ -172,8 +172,7 @@ def _pct(x: float) -> str:
 
 def _rounding(r) -> str:
     """How precisely the quote gives the figure, when rounded: its interval test allows that range."""
-    unit = r.get("rounded_to", 0.0)
-    return f"to the nearest {unit:,.0f}; " if unit and np.isfinite(unit) else ""
+    return f"to the nearest {r['rounded_to']:,.0f}; " if r["rounded_to"] else ""
 
 
 def _yes(r, col: str) -> str:
