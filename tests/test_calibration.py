@@ -353,10 +353,10 @@ def test_a_fit_keeps_the_figures_it_started_with_if_the_file_is_edited_while_it_
 def test_resume_continues_the_same_fit(synthetic, tmp_path, capsys, monkeypatch):
     cfg = small_cfg(synthetic, out=str(tmp_path / "r"), generations=1, particles=20)
     # a fit started on a busy machine says so: its time budget will buy fewer simulations
-    monkeypatch.setattr(driver, "load_average", lambda: 64.0)
+    monkeypatch.setattr(driver, "busy_share", lambda: 1.0)
     first = run_fit(cfg, "test", progress=False)
     assert "the machine is busy before the fit starts" in capsys.readouterr().err
-    monkeypatch.setattr(driver, "load_average", lambda: 0.0)
+    monkeypatch.setattr(driver, "busy_share", lambda: 0.0)
     more = small_cfg(synthetic, out=str(tmp_path / "r"), generations=2, particles=20)
     second = run_fit(more, "test", progress=False)
     assert second.resumed and second.abc_id == first.abc_id

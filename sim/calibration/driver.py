@@ -30,6 +30,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import psutil
 from tqdm import tqdm
 
 from sim.calibration.distance import ToleranceDistance
@@ -168,12 +169,10 @@ def cpu_seconds() -> float:
     return t.user + t.system + t.children_user + t.children_system
 
 
-def load_average() -> float:
-    """The machine's 1-minute load average (0 where the platform gives none)."""
-    try:
-        return float(os.getloadavg()[0])
-    except (AttributeError, OSError):
-        return 0.0
+def busy_share() -> float:
+    """The share of the machine's cores busy over the last second. Sampled now, not the 1-minute load
+    average, which still counts a job that ended a minute ago."""
+    return psutil.cpu_percent(interval=1.0) / 100.0
 
 
 # --------------------------------------------------------------------------------------- state
@@ -391,10 +390,10 @@ def run_fit(cfg: SimConfig, command: str, progress: bool = True, figures: pd.Dat
     from pyabc.weighted_statistics import effective_sample_size
 
     figures = configured_figures(cfg, figures)
-    busy = load_average()
-    if busy >= 0.5 * (os.cpu_count() or 1) and cal.max_minutes:
-        print(f"sim: calibrate: the machine is busy before the fit starts (1-min load average {busy:.1f} on "
-              f"{os.cpu_count()} cores); the {cal.max_minutes:g}-min budget buys fewer simulations while "
+    busy = busy_share() if cal.max_minutes else 0.0
+    if busy >= 0.5:
+        print(f"sim: calibrate: the machine is busy before the fit starts ({busy:.0%} of its {os.cpu_count()} cores "
+              f"over the last second); the {cal.max_minutes:g}-min budget buys fewer simulations while "
               "other work shares the cores: run fits alone", file=sys.stderr)
     fit = _start(cfg, command, figures)
     handler = _quiet_pyabc(fit.out_dir, console=not progress)
