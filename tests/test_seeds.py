@@ -299,7 +299,7 @@ def test_rounding_is_optional_and_read_as_a_unit(tmp_path):
 def test_a_bad_rounding_unit_names_its_column(tmp_path, bad):
     rows = [list(r) + [bad if k == 1 else ""] for k, r in enumerate(GOOD_ROWS)]
     message = _error(_write(tmp_path, _csv_text(list(COLUMNS + OPTIONAL_COLUMNS), rows)))
-    assert "line 3: rounded_to: must be blank (exact) or the positive unit" in message, message
+    assert "line 3: rounded_to: must be blank or 0 (exact) or the positive unit" in message, message
 
 
 def test_committed_figures_quoted_rounded_carry_their_unit(figures):

@@ -207,8 +207,8 @@ def _rounding_unit(fields: dict[str, str], bad) -> float:
     rounded = fields.get("rounded_to", "")
     unit = _parse_number(rounded) if rounded else 0.0
     if unit is None or not math.isfinite(unit) or unit < 0 or (unit and fields["kind"] == "review_pass"):
-        raise bad("rounded_to", "must be blank (exact) or the positive unit the quote rounds a count to, "
-                  "e.g. 1000 for 1.2万", rounded)
+        raise bad("rounded_to", "must be blank or 0 (exact) or the positive unit the quote rounds a count "
+                  "to, e.g. 1000 for 1.2万", rounded)
     return unit
 
 
