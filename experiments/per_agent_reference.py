@@ -380,7 +380,7 @@ class Firm(mesa.Agent):
         tier = self.tier
         noise = m.unc.review_noise_points * self.random.gauss(0.0, 1.0)
         m.counters[f"review_due_T{tier}"] += 1
-        keep = self.t3_ok(m.quarter, noise, review=True) if tier == T3 else self.meets(tier, m.shift() + noise)
+        keep = self.t3_ok(m.quarter, noise, review=True) if tier == T3 else self.meets(tier, m.shift(tier) + noise)
         if tier == T2:  # an SRDI holder applies for review with chance apply_review_t2, else its title lapses
             keep = (self.random.random() < m.unc.apply_review_t2) and keep
         if keep:
@@ -394,7 +394,7 @@ class Firm(mesa.Agent):
         m.counters[f"lost_review_T{tier}"] += 1
         self.lose(tier)
         for lower in range(tier - 1, 0, -1):
-            if self.meets(lower, m.shift()):
+            if self.meets(lower, m.shift(lower)):
                 self.grant(lower)
                 m.counters[f"demoted_into_T{lower}"] += 1
                 return
@@ -408,7 +408,7 @@ class Firm(mesa.Agent):
         if self.tier not in (T1, T2):
             return
         m.checked += 1
-        if not self.meets(self.tier, m.shift() - m.lv.review.dynamic_exit_margin):
+        if not self.meets(self.tier, m.shift(self.tier) - m.lv.review.dynamic_exit_margin):
             m.counters[f"revoked_T{self.tier}"] += 1
             m.counters["demoted_into_T0"] += 1
             self.lose(self.tier)
@@ -426,7 +426,7 @@ class Firm(mesa.Agent):
     def apply_for(self, tier: int, from_tiers: tuple, p_apply: float, p_accept: float, extra: float = 0.0) -> None:
         """A municipal round: an applicant meeting the criteria at the city's pass line (plus
         ``extra`` points: SRDI lists before their scale-up) is granted."""
-        if self.applies(tier, from_tiers, p_apply, p_accept) and self.meets(tier, self.model.shift() + extra):
+        if self.applies(tier, from_tiers, p_apply, p_accept) and self.meets(tier, self.model.shift(tier) + extra):
             self.model.newly_recognised.append(self)
 
     def seek_nomination(self) -> None:
@@ -556,10 +556,12 @@ class ReferenceModel(mesa.Model):
         now = _lever(self.lv, block, name)
         return min(_lever(self.cfg.status_quo, block, name) / now, 1.0) if now > 0.0 else 1.0
 
-    def shift(self) -> float:
-        """Points the city adds to its T1/T2 pass lines."""
+    def shift(self, tier: int) -> float:
+        """Points added to a T1/T2 pass line: the city's strictness, and for SRDI titles the
+        provinces' tightened line once it is in force."""
         r = self.lv.review
-        return r.strictness * r.strictness_points_span
+        tightened = tier == T2 and self.calendar.t2_tightened(self.quarter)
+        return r.strictness * r.strictness_points_span + (self.unc.t2_line_after_tightening if tightened else 0.0)
 
     def validity_quarters(self, tier: int) -> int:
         """A little giant's title lasts MIIT's validity; a municipal title the city's."""

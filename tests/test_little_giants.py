@@ -238,6 +238,7 @@ def test_the_srdi_scale_up_starts_in_its_quarter():
     step = {(2018 + s // 4, s % 4 + 1): s for s in range(40)}
     assert not cal.t2_full_scale(step[2022, 2]) and cal.t2_full_scale(step[2022, 3])
     assert all(cal.t2_batch(s) for s in range(8))
+    assert not cal.t2_tightened(step[2024, 4]) and cal.t2_tightened(step[2025, 1]) and cal.t2_tightened(step[2027, 3])
 
 
 def test_an_srdi_holder_that_does_not_apply_for_review_lets_its_title_lapse():
@@ -390,6 +391,27 @@ def test_srdi_lists_before_the_scale_up_year_are_kept_for_the_strongest():
     fewer, _, _ = t2_granted("region.calendar.t2_scale_up_year=2021", "uncertainties.t2_line_before_scale_up=10")
     assert 0 < fewer < before
     _, _, same = t2_granted("region.calendar.t2_scale_up_year=2021", "uncertainties.t2_line_before_scale_up=0")
+    assert same.equals(plain)
+
+
+def test_srdi_lists_after_the_tightening_hold_recognition_and_review_to_a_higher_line():
+    """From ``calendar.t2_tightened_year`` the SRDI line is t2_line_after_tightening points higher at
+    recognition and at review alike (the criteria in force): under a line no firm reaches nobody is
+    listed and almost every title due is lost; the years before are untouched; at 0 points the run is the
+    one without the tightening."""
+    def t2_flows(*overrides):
+        df = run_one(chongqing("end_year=2022", "outcomes.report_years=[2022]", ENTRANT_LIKE_POOL, *overrides), 3)
+        by_year = df.groupby("year")[["recognised_T2", "review_due_T2", "renewed_T2"]].sum()
+        return by_year.loc[2018:2020], by_year.loc[2021:2022], df
+    plain_before, plain_after, plain = t2_flows()
+    assert plain_after["recognised_T2"].sum() > 0 and plain_after["renewed_T2"].sum() > 0
+    before, after, _ = t2_flows("+region.calendar.t2_tightened_year=2021", "+uncertainties.t2_line_after_tightening=40")
+    assert before.equals(plain_before)
+    assert after["recognised_T2"].sum() == 0
+    # a review passes only with the experts' noise on a near-perfect score
+    kept, plain_kept = (t["renewed_T2"].sum() / t["review_due_T2"].sum() for t in (after, plain_after))
+    assert kept < 0.05 < 0.5 < plain_kept
+    _, _, same = t2_flows("+region.calendar.t2_tightened_year=2021", "+uncertainties.t2_line_after_tightening=0")
     assert same.equals(plain)
 
 

@@ -268,6 +268,9 @@ class Uncertainties(Block):
     # points added to the SRDI pass line before provinces scaled up their lists (calendar.
     # t2_scale_up_year): the early lists were small and kept for the strongest firms
     t2_line_before_scale_up: Annotated[float, Field(ge=0.0, le=40.0)] = 0.0
+    # points added to the SRDI pass line, at recognition and at review, once provinces tightened
+    # their lists (calendar.t2_tightened_year): the criteria in force from then on
+    t2_line_after_tightening: Annotated[float, Field(ge=0.0, le=40.0)] = 0.0
     apply_t3: Share = 0.45  # chance an eligible SRDI firm is nominated for MIIT's national batch
     accept_t2: Share = 0.75  # chance an eligible applicant passes municipal expert review
     review_noise_points: Annotated[float, Field(ge=0.0, le=30.0)] = 6.0  # expert noise at review (points)
@@ -499,6 +502,10 @@ class Calendar(Block):
     # it, the SRDI pass line is uncertainties.t2_line_before_scale_up points higher
     t2_scale_up_year: Year | None = None
     t2_scale_up_quarter: Quarter = 1
+    # from this year and quarter provinces hold their SRDI lists (recognition and review) to a
+    # line uncertainties.t2_line_after_tightening points higher (null: never)
+    t2_tightened_year: Year | None = None
+    t2_tightened_quarter: Quarter = 1
     t3_first_year: Year = 2019  # 1st national batch of little giants
     t3_batch_quarter: Quarter = 3
 

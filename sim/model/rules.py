@@ -249,6 +249,12 @@ class RecognitionCalendar:
         year = self.cal.t2_scale_up_year
         return year is None or self.year_quarter(step) >= (year, self.cal.t2_scale_up_quarter)
 
+    def t2_tightened(self, step: int) -> bool:
+        """Whether provinces hold their SRDI lists to the tightened line (from ``t2_tightened_year``
+        and ``t2_tightened_quarter``, if set)."""
+        year = self.cal.t2_tightened_year
+        return year is not None and self.year_quarter(step) >= (year, self.cal.t2_tightened_quarter)
+
     def t3_batch(self, step: int) -> bool:
         y, q = self.year_quarter(step)
         return y >= self.cal.t3_first_year and q == self.cal.t3_batch_quarter

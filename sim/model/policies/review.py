@@ -26,6 +26,16 @@ def municipal_shift(model: World) -> np.ndarray:
     return lv.of("review.strictness") * lv.of("review.strictness_points_span")
 
 
+def municipal_line(model: World, tier: int) -> np.ndarray:
+    """Points added to a T1/T2 pass line this quarter, per area: the city's strictness, and for SRDI
+    titles the provinces' tightened line once it is in force (``calendar.t2_tightened_year``),
+    alike at recognition, review, demotion and spot checks: the criteria in force that year."""
+    shift = municipal_shift(model)
+    if tier == rules.T2 and model.calendar.t2_tightened(model.quarter):
+        return shift + model.unc.t2_line_after_tightening
+    return shift
+
+
 def _validity(model: World, idx: np.ndarray, tier: int) -> np.ndarray:
     """Quarters a title granted now lasts: MIIT's validity for little giants, the city's for T1/T2."""
     if tier == rules.T3:
@@ -58,7 +68,6 @@ def review_expiring(model: World) -> None:
     if not len(due):
         return
     noise_pts = model.unc.review_noise_points * model.normal("review", due)
-    shift = municipal_shift(model)
     year = model.calendar.year_quarter(q)[0]
     for tier in (rules.T3, rules.T2, rules.T1):
         at = (f.tier[due] == tier) & (f.title_expiry[due] == q)  # not a title just re-granted lower
@@ -71,7 +80,8 @@ def review_expiring(model: World) -> None:
             first = f.t3_cohort[idx] == year - model.cfg.miit.validity_years  # the batch's first review
             model.counters["renewed_first_T3"] += int((keep & first).sum())
         else:
-            keep = model.criteria.eligible_for(tier, f, idx, q, shift[f.area[idx]] + noise_pts[at])
+            line = municipal_line(model, tier)[f.area[idx]]
+            keep = model.criteria.eligible_for(tier, f, idx, q, line + noise_pts[at])
             if tier == rules.T2:  # the holder's own choice to apply, drawn for SRDI holders only
                 keep &= model.uniform("review", idx, draw=1) < model.unc.apply_review_t2
         f.title_granted[idx[keep]] = q  # a renewal starts a new validity period
@@ -105,12 +115,11 @@ def _log_cohorts(model: World, year: int, cohort: np.ndarray, keep: np.ndarray) 
 
 def _demote(model: World, idx: np.ndarray, from_tier: int) -> None:
     f, q = model.firms, model.quarter
-    shift = municipal_shift(model)
     remaining = idx
     for lower in range(from_tier - 1, 0, -1):
         if not len(remaining):
             return
-        ok = model.criteria.eligible_for(lower, f, remaining, q, shift[f.area[remaining]])
+        ok = model.criteria.eligible_for(lower, f, remaining, q, municipal_line(model, lower)[f.area[remaining]])
         _grant(model, remaining[ok], lower)
         model.counters[f"demoted_into_T{lower}"] += int(ok.sum())
         remaining = remaining[~ok]
@@ -129,8 +138,8 @@ def dynamic_exit(model: World) -> None:
         return
     f, q, live = model.firms, model.quarter, model.live
     checks = lv.of("review.dynamic_exit") > 0.0
-    lenient = municipal_shift(model) - lv.of("review.dynamic_exit_margin")
     for tier in (rules.T1, rules.T2):
+        lenient = municipal_line(model, tier) - lv.of("review.dynamic_exit_margin")
         idx = live[(f.tier[live] == tier) & checks[f.area[live]]]
         if not len(idx):
             continue
@@ -186,7 +195,8 @@ def _municipal_round(model: World, tier: int, from_tiers: list[int], p_apply: fl
     auto = lv.of("review.auto_recognition") > 0.0
     apply = np.where(auto, 1.0, p_apply)
     cand = _applicants(model, tier, from_tiers, apply, p_accept, list_quarter)
-    ok = model.criteria.eligible_for(tier, f, cand, model.quarter, municipal_shift(model)[f.area[cand]] + extra_points)
+    line = municipal_line(model, tier)[f.area[cand]]
+    ok = model.criteria.eligible_for(tier, f, cand, model.quarter, line + extra_points)
     new = cand[ok]
     _award(model, new, tier)
     book_admin(model, model.cfg.behaviour.admin.auto_recognition_per_title, areas_of(model, new) * auto)
@@ -208,7 +218,7 @@ def _national_batch(model: World) -> None:
         keep = f.tier[cand] == rules.T2
         pool = cand[~keep]
         # a firm that lost a title this quarter is not nominated from the pool in the same batch
-        keep[~keep] = (model.criteria.eligible_for(rules.T2, f, pool, q, municipal_shift(model)[f.area[pool]])
+        keep[~keep] = (model.criteria.eligible_for(rules.T2, f, pool, q, municipal_line(model, rules.T2)[f.area[pool]])
                        & (f.lost_step[pool] != q))
         cand = cand[keep]
     nominees = cand[model.criteria.t3_eligible(f, cand, q)]
