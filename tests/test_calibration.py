@@ -21,7 +21,7 @@ from sim.commands.calibrate import calibrate_command
 from sim.calibration.distance import ToleranceDistance, excess
 from sim.calibration import driver
 from sim.calibration.driver import Simulator, fit_config, run_fit
-from sim.calibration.check import parameter_table, target_table
+from sim.calibration.check import parameter_table, predictive_jobs, target_table
 from sim.calibration.targets import build_targets, fitted, read_values
 from sim.commands.run import compose_job
 from sim.core.schema import validate
@@ -441,6 +441,26 @@ def test_replication_draws_are_seeded_per_replication(tmp_path):
     cfgs, table = post_mod.replication_parameters(hand, replication_seeds(3, 5))
     assert (table["failure_rate"] == 0.111).all() and all(c.uncertainties.failure_rate == 0.111 for c in cfgs)
     pd.testing.assert_series_equal(table["apply_t2"], five["apply_t2"])
+    # ... also when the value given is the region file's own (it is named on the command line)
+    same = compose_job([f"calibration.file={path}", "calibration.use=posterior",
+                        f"uncertainties.failure_rate={region.failure_rate!r}"])
+    _, table = post_mod.replication_parameters(same, replication_seeds(3, 5))
+    assert (table["failure_rate"] == region.failure_rate).all()
+    pd.testing.assert_series_equal(table["apply_t2"], five["apply_t2"])
+    # the fit's own check draws every fitted parameter, whatever the fit's overrides named
+    _, drawn = predictive_jobs(same, path, 5, 1.0)
+    _, as_run = post_mod.replication_parameters(cfg, replication_seeds(same.seed, 5))
+    assert drawn["failure_rate"].nunique() > 1
+    pd.testing.assert_series_equal(drawn["failure_rate"], as_run["failure_rate"])
+
+
+def test_overrides_name_the_uncertainties_they_set():
+    cfg = compose_job(["region=national", "+uncertainties.area_push_points.beijing=0", "+uncertainties.area_weight={shandong:2}",
+                       "uncertainties.growth_mean=0.05", "seed=3"])
+    named = [n for n in ("area_push_points.beijing", "area_push_points.shanghai", "area_weight.shanghai",
+                         "growth_mean", "failure_rate") if cfg.names_uncertainty(n)]
+    assert named == ["area_push_points.beijing", "area_weight.shanghai", "growth_mean"]
+    assert not compose_job(["region=national"]).names_uncertainty("growth_mean")
 
 
 # ------------------------------------------------------------------------------------ bad input

@@ -41,11 +41,12 @@ def _one(args):
 def predictive_jobs(cfg: SimConfig, post_file: Path, n: int, scale: float
                     ) -> tuple[list[tuple[SimConfig, np.random.SeedSequence]], pd.DataFrame]:
     """The (config, seed) of each of ``n`` posterior-predictive replications, posterior draw k for
-    replication k as `sim run` draws them, on the region scaled to ``scale``; and the draws."""
+    replication k as `sim run` draws them, on the region scaled to ``scale``; and the draws. Every
+    fitted parameter is drawn, also one the fit's own overrides named (the fit started from it)."""
     run_cfg = cfg.model_copy(update={
         "replications": n, "progress": False,
         "calibration": Calibration(use="posterior", file=str(post_file)),
-    })
+    }).naming(frozenset())
     seeds = replication_seeds(cfg.seed, n)
     cfgs, params = post_mod.replication_parameters(run_cfg, seeds)
     if scale != 1.0:

@@ -153,11 +153,19 @@ def _explain_hydra_error(exc: Exception, overrides: list[str] = ()) -> str:
     return f"{first} ({type(exc).__name__})" if first == type(exc).__name__ else first
 
 
-def checked(data: dict) -> SimConfig:
-    """A composed configuration validated against the schema, with the calibrated file it asks for."""
+def checked(data: dict, overrides: list[str]) -> SimConfig:
+    """A composed configuration validated against the schema, with the calibrated file it asks for,
+    knowing which uncertainties its (already parsed) overrides set."""
     cfg = validate(data)
     check_calibration(cfg)
-    return cfg
+    return cfg.naming(uncertainties_named(overrides))
+
+
+def uncertainties_named(overrides: list[str]) -> frozenset[str]:
+    """The uncertainties the overrides set, below ``uncertainties.`` (``+uncertainties.area_push_points.
+    beijing=3`` gives ``area_push_points.beijing``); a deletion sets nothing."""
+    keys = (o.key_or_group for o in OverridesParser.create().parse_overrides(list(overrides)) if not o.is_delete())
+    return frozenset(k.removeprefix("uncertainties.") for k in keys if k.startswith("uncertainties."))
 
 
 def _app_config(cfg: DictConfig) -> dict:
@@ -176,7 +184,7 @@ def compose_job(overrides: list[str]) -> SimConfig:
         raise
     except Exception as exc:  # Hydra/OmegaConf composition errors: turn them into one line
         raise InputError(_explain_hydra_error(exc, overrides)) from None
-    return checked(data)
+    return checked(data, overrides)
 
 
 def _parse(overrides: list[str]) -> list:
@@ -306,7 +314,7 @@ def _job(composer: Composer, overrides: list[str], num: int, kind: str, master: 
     check_name("hydra.job.name", str(cfg.hydra.job.name))
     launcher = OmegaConf.to_container(cfg.hydra.launcher, resolve=True)
     data = _app_config(cfg)
-    sim_cfg = checked(data)
+    sim_cfg = checked(data, overrides)
     check_deletions(overrides, data)
     check_name("scenario", sim_cfg.scenario)
     check_reported_figures(sim_cfg)
@@ -385,10 +393,11 @@ def rerun_plan(argv: list[str], overrides: list[str], multirun: bool) -> Plan:
         with open(path, "rb") as fh:
             cfg = pickle.load(fh)  # noqa: S301 - Hydra's own rerun file, named by the user
         out = Path(str(cfg.hydra.runtime.output_dir))
+        saved = [str(o) for o in cfg.hydra.overrides.task]
         data = _app_config(cfg)
     except Exception as exc:
         raise InputError(f"{RERUN} {file}: not a config.pickle written by Hydra ({type(exc).__name__})") from None
-    sim_cfg = checked(data)
+    sim_cfg = checked(data, saved)
     check_reported_figures(sim_cfg)
     return plan_outputs(Plan("run", out, [JobPlan(0, [], sim_cfg, out)], fixed=True, command=_command(argv)))
 
@@ -409,7 +418,7 @@ def hydra_job(cfg: DictConfig) -> None:
     out_dir = Path(HydraConfig.get().runtime.output_dir)
     try:  # normally all caught in pre-flight; here for jobs launched elsewhere or changed since
         with hold(out_dir, _job_command()):
-            sim_cfg = checked(data)
+            sim_cfg = checked(data, list(HydraConfig.get().overrides.task))
             if check_output_dir(out_dir, sim_cfg) and sim_cfg.resume:
                 log.info("%s/%s: already complete, skipped (resume=true): %s", sim_cfg.region.name,
                          sim_cfg.scenario, out_dir)

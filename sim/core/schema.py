@@ -22,7 +22,7 @@ import types
 from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator, model_validator
 
 from sim.core.errors import InputError
 
@@ -764,6 +764,21 @@ class SimConfig(Block):
     # skip jobs whose output dir is already COMPLETE with an equal config (see sim.commands.run); how to run,
     # not what is run, so it is left out of the saved config.yaml
     resume: bool = Field(default=False, exclude=True)
+    # the uncertainties the job's overrides set (``uncertainties.failure_rate=0.1`` names
+    # ``failure_rate``; ``uncertainties.area_weight={...}`` names the whole mapping): a fitted one keeps
+    # the value given even where it equals the region file's. From the command line, not a config key.
+    _named_uncertainties: frozenset[str] = PrivateAttr(default=frozenset())
+
+    def names_uncertainty(self, name: str) -> bool:
+        """Whether the overrides set uncertainty ``name`` (dotted: ``area_push_points.beijing``),
+        itself or the mapping holding it."""
+        return any(name == k or name.startswith(k + ".") for k in self._named_uncertainties)
+
+    def naming(self, names: frozenset[str]) -> SimConfig:
+        """A copy whose overrides set these uncertainties (see ``names_uncertainty``)."""
+        out = self.model_copy()
+        out._named_uncertainties = frozenset(names)
+        return out
 
     @model_validator(mode="after")
     def _adoption(self) -> SimConfig:

@@ -199,9 +199,11 @@ def provenance(cfg: SimConfig) -> str:
         return f"Parameters: the region's own values (configs/uncertainties/{cfg.region.name}.yaml; {why})."
     how = "posterior median" if cfg.calibration.use == "median" else "a posterior draw per replication"
     stale = "".join(f" May be stale: {why}." for why in staleness(cfg, post))
+    hand = set_by_hand(cfg, post)
+    kept = f" Set by hand, not drawn: {', '.join(hand)}." if hand else ""
     return (f"Parameters: {how} from {display(post.path)} (created {post.meta.get('created', 'unknown')}, "
             f"model source {post.meta.get('model_source', 'unknown')}); parameters.csv lists each replication's."
-            f"{stale}")
+            f"{kept}{stale}")
 
 
 def check_calibration(cfg: SimConfig) -> None:
@@ -289,11 +291,13 @@ def fit_settings(cfg: SimConfig) -> dict:
 
 
 def set_by_hand(cfg: SimConfig, post: Posterior) -> list[str]:
-    """Fitted parameters this run sets to something other than the region file's value at the fit
-    (e.g. ``uncertainties.failure_rate=0.1`` on the command line): those keep the run's value."""
+    """Fitted parameters this run sets by hand, which keep the run's value: those its overrides name
+    (``uncertainties.failure_rate=0.1``, even when that is the region file's value), and those set to
+    something other than the region file's value at the fit (a config built in code)."""
     fitted_at = post.meta.get("region_values") or {}
     now = cfg.uncertainties.model_dump()
-    return [n for n in post.names if n in fitted_at and not _same(value_of(now, n), fitted_at[n])]
+    return [n for n in post.names if cfg.names_uncertainty(n)
+            or (n in fitted_at and not _same(value_of(now, n), fitted_at[n]))]
 
 
 def _same(a: float | None, b: float | None) -> bool:
