@@ -10,7 +10,13 @@ and prints each reported figure's median, 90% interval, whether it is within tol
 the interval, and the fit's own distance per run (``sim.calibration.distance``) over the fitted
 figures. A single-region run meets the national merit bar: ``--bar-overrides`` re-runs the
 installed national posterior under those overrides first and uses the bar its runs met, so a
-Chongqing variant is checked against a national model that holds the same variant.
+Chongqing variant is checked against a national model that holds the same variant; ``--bar-out
+FILE`` keeps that bar, so a forecast can be run against it (what the rest of China's lists
+tightening from 2025 does to Chongqing's little giants):
+
+    python experiments/structural_check.py --replications 200 --bar-out /tmp/bar.yaml \
+        --bar-overrides region.calendar.t2_tightened_year=null -- region=chongqing
+    python -m sim run replications=200 miit.bar_file=/tmp/bar.yaml
 
 Why: a refit costs ~30 minutes a region and its ABC is stopped on a time budget, so a refit that
 comes out worse may be the search, not the model. The installed particles under the variant show
@@ -57,11 +63,14 @@ def main() -> int:
     ap.add_argument("--processes", type=int, default=2)
     ap.add_argument("--bar-overrides", nargs="*", default=None,
                     help="single-region runs: re-run the national model under these overrides for its bar")
+    ap.add_argument("--bar-out", type=Path, default=None,
+                    help="keep that bar in this file (a forecast against it: sim run miit.bar_file=FILE)")
     args, overrides = ap.parse_known_args()
     overrides = [o for o in overrides if o != "--"]
     with tempfile.TemporaryDirectory() as tmp:
         if args.bar_overrides is not None:
-            bar = national_bar(args.bar_overrides, args.replications, args.processes, Path(tmp) / "national.yaml")
+            bar = national_bar(args.bar_overrides, args.replications, args.processes,
+                               args.bar_out or Path(tmp) / "national.yaml")
             overrides = [*overrides, f"miit.bar_file={bar}"]
         cfg = compose_job(translate(overrides))
         pf = post_mod.calibration_file(cfg)  # the installed one, or calibration.file=
