@@ -10,6 +10,7 @@ import pytest
 from scipy.stats import norm
 
 from sim.commands.run import compose_job
+from sim.core.errors import InputError
 from sim.experiment.runner import run_one
 from sim.model import rules
 from sim.model.firms import FAILED, GRADUATED, IN_POOL
@@ -239,6 +240,12 @@ def test_the_srdi_scale_up_starts_in_its_quarter():
     assert not cal.t2_full_scale(step[2022, 2]) and cal.t2_full_scale(step[2022, 3])
     assert all(cal.t2_batch(s) for s in range(8))
     assert not cal.t2_tightened(step[2024, 4]) and cal.t2_tightened(step[2025, 1]) and cal.t2_tightened(step[2027, 3])
+    relaxed = national().region.calendar.model_copy(update={"t2_tightened_until": 2026})
+    cal = rules.RecognitionCalendar(2018, relaxed)
+    assert [cal.t2_tightened(step[y, q]) for y, q in ((2024, 4), (2025, 1), (2026, 4), (2027, 1))] == [
+        False, True, True, False]
+    with pytest.raises(InputError, match=r"region.calendar.t2_tightened_until: must be a year from t2_tightened_year \(2025\)"):
+        compose_job(["region=national", "region.calendar.t2_tightened_until=2024"])
 
 
 def test_an_srdi_holder_that_does_not_apply_for_review_lets_its_title_lapse():

@@ -503,11 +503,20 @@ class Calendar(Block):
     t2_scale_up_year: Year | None = None
     t2_scale_up_quarter: Quarter = 1
     # from this year and quarter provinces hold their SRDI lists (recognition and review) to a
-    # line uncertainties.t2_line_after_tightening points higher (null: never)
+    # line uncertainties.t2_line_after_tightening points higher (null: never) ...
     t2_tightened_year: Year | None = None
     t2_tightened_quarter: Quarter = 1
+    # ... through the end of this year, then return to the line before (null: to the end of the run)
+    t2_tightened_until: Year | None = None
     t3_first_year: Year = 2019  # 1st national batch of little giants
     t3_batch_quarter: Quarter = 3
+
+    @model_validator(mode="after")
+    def _tightened_span(self) -> Calendar:
+        start, until = self.t2_tightened_year, self.t2_tightened_until
+        if until is not None and (start is None or until < start):
+            raise ValueError(f"t2_tightened_until: must be a year from t2_tightened_year ({start}) on (got {until})")
+        return self
 
     @field_validator("t2_list_shares")
     @classmethod

@@ -251,9 +251,10 @@ class RecognitionCalendar:
 
     def t2_tightened(self, step: int) -> bool:
         """Whether provinces hold their SRDI lists to the tightened line (from ``t2_tightened_year``
-        and ``t2_tightened_quarter``, if set)."""
-        year = self.cal.t2_tightened_year
-        return year is not None and self.year_quarter(step) >= (year, self.cal.t2_tightened_quarter)
+        and ``t2_tightened_quarter``, if set, through ``t2_tightened_until``, if set)."""
+        year, until = self.cal.t2_tightened_year, self.cal.t2_tightened_until
+        now = self.year_quarter(step)
+        return year is not None and now >= (year, self.cal.t2_tightened_quarter) and (until is None or now[0] <= until)
 
     def t3_batch(self, step: int) -> bool:
         y, q = self.year_quarter(step)
