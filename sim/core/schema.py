@@ -514,7 +514,9 @@ class Calendar(Block):
     @model_validator(mode="after")
     def _tightened_span(self) -> Calendar:
         start, until = self.t2_tightened_year, self.t2_tightened_until
-        if until is not None and (start is None or until < start):
+        if until is not None and start is None:
+            raise ValueError(f"t2_tightened_until: needs t2_tightened_year, the year the line is raised (got {until})")
+        if until is not None and until < start:
             raise ValueError(f"t2_tightened_until: must be a year from t2_tightened_year ({start}) on (got {until})")
         return self
 
