@@ -297,6 +297,7 @@ def test_backtest_command_end_to_end_then_runs_draw_from_it(synthetic, tmp_path,
     # it records what a later run must match to be described by it (post_mod.staleness)
     assert meta["settings"] == post_mod.fit_settings(compose_job([]))
     assert meta["national_bar_created"] == post_mod.load_posterior(post_mod.default_file("national")).meta["created"]
+    assert meta["national_bar_ranked_until"] == max(compose_job([]).miit.batch_sizes)
     assert (installed.stat().st_mtime_ns if installed.exists() else None) == before  # a backtest never installs
 
     # runs draw from it: replication k uses the same draw in every scenario, recorded per replication

@@ -133,3 +133,13 @@ def test_a_fit_is_stale_for_other_region_or_miit_settings_or_another_national_ba
     (why,) = post_mod.staleness(other_bar, post_mod.resolve(other_bar))
     assert why.startswith("the fit met the national merit bar of the national fit created 2026-")
     assert why.endswith("national.yaml, created 2030-01-02T03:04:05")
+    # a fit that ranked the bar's trajectories over other years (or over all: before 2026-12-07) meets
+    # other trajectories at its fitted quantiles
+    text = (REAL / "chongqing.yaml").read_text()
+    assert re.search(r"^national_bar_ranked_until: 2025$", text, flags=re.M)
+    every_year = tmp_path / "chongqing.yaml"
+    every_year.write_text(re.sub(r"^national_bar_ranked_until: .*\n", "", text, flags=re.M))
+    ranked_all = compose_job([f"calibration.file={every_year}"])
+    assert post_mod.staleness(ranked_all, post_mod.resolve(ranked_all)) == [
+        "the fit ranked the national bar's trajectories over every year; this run ranks them over the years "
+        "to 2025, so a fitted national_bar_quantile meets another trajectory"]

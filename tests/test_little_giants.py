@@ -432,10 +432,19 @@ def test_a_bar_quantile_picks_the_trajectory_of_that_rank_and_a_run_keeps_it():
 
     draws = np.array([[80.0, 82.0], [70.0, -np.inf], [90.0, 91.0], [75.0, 77.0]])
     bar = NationalBar((2024, 2025), draws, np.zeros(4), Path("x"))
-    assert [bar.index_at(q) for q in (0.0, 0.3, 0.6, 0.99, 1.0)] == [1, 3, 0, 2, 2]
+    qs = (0.0, 0.3, 0.6, 0.99, 1.0)
+    assert [bar.index_at(q) for q in qs] == [1, 3, 0, 2, 2]
+    # only the years of published batches rank: a variant that differs after them keeps each
+    # quantile's trajectory (ranked over every year, it would re-pick)
+    later = draws.copy()
+    later[:, 1] = [99.0, 50.0, 60.0, 70.0]
+    kept = NationalBar((2024, 2025), later, np.zeros(4), Path("x"), ranked_until=2024)
+    assert [kept.index_at(q) for q in qs] == [bar.index_at(q) for q in qs]
+    assert [NationalBar((2024, 2025), later, np.zeros(4), Path("x")).index_at(q) for q in qs] != [1, 3, 0, 2, 2]
 
     seeds = np.random.SeedSequence(7).spawn(12)
     stored = national_bar(compose_job([]))
+    assert stored.ranked_until == max(compose_job([]).miit.batch_sizes) < max(stored.years)
     cfgs, table = replication_parameters(chongqing("uncertainties.national_bar_quantile=0.9"), seeds)
     i = stored.index_at(0.9)
     assert set(table["bar_draw"]) == {i}

@@ -115,6 +115,7 @@ def _meta(cfg: SimConfig, fit, command: str) -> dict:
     bar = post_mod.national_bar(cfg)
     if bar is not None:  # a single-region fit: the national fit whose bar it met (a new one makes it stale)
         meta["national_bar_created"] = bar.created
+        meta["national_bar_ranked_until"] = bar.ranked_until  # the years its quantiles were ranked over
     return meta
 
 

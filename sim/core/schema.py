@@ -279,9 +279,10 @@ class Uncertainties(Block):
     apply_review_t2: Share = 1.0
     merit_noise_points: Annotated[float, Field(ge=0.0, le=30.0)] = 6.0  # MIIT experts' noise on a nominee's merit
     # single-region runs: which of the calibrated national model's bar trajectories the rest of China
-    # sets, as a quantile of them ranked from lowest to highest bar (``NationalBar.index_at``); unset:
-    # each replication draws one. The Chongqing fit fits it, so a particle keeps the bar it was fitted
-    # against (a low bar and a weak pool, or a high bar and a strong one, never one with the other)
+    # sets, as a quantile of them ranked from lowest to highest bar in the years of MIIT's published
+    # batches (``NationalBar.index_at``); unset: each replication draws one. The Chongqing fit fits
+    # it, so a particle keeps the bar it was fitted against (a low bar and a weak pool, or a high bar
+    # and a strong one, never one with the other)
     national_bar_quantile: Share | None = None
     # single-region runs: points the rest of China's bar stands above the national fit's trajectory
     # in the batch years from ``national_bar_shift_from`` on. The national model holds the rest of

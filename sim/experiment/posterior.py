@@ -281,6 +281,11 @@ def staleness(cfg: SimConfig, post: Posterior) -> list[str]:
     if bar is not None and bar.created != met:
         why.append(f"the fit met the national merit bar of the national fit created {met}; this run meets "
                    f"{display(bar.path)}, created {bar.created}")
+    ranked = post.meta.get("national_bar_ranked_until")
+    if bar is not None and ranked != bar.ranked_until:
+        over = "every year" if ranked is None else f"the years to {ranked}"
+        why.append(f"the fit ranked the national bar's trajectories over {over}; this run ranks them over the "
+                   f"years to {bar.ranked_until}, so a fitted national_bar_quantile meets another trajectory")
     return why
 
 
@@ -318,6 +323,7 @@ class NationalBar:
     noise: np.ndarray  # (runs,): merit_noise_points of each run
     path: Path
     created: str | None = None  # when the national fit holding it was made (a single-region fit records it)
+    ranked_until: int | None = None  # the last year whose batch MIIT published (``index_at``); None: every year
 
     def __hash__(self) -> int:
         return id(self)
@@ -329,9 +335,14 @@ class NationalBar:
 
     def index_at(self, q: float) -> int:
         """The trajectory at quantile ``q`` of the trajectories ranked from lowest to highest bar (by
-        their mean rank over the batch years; a year short of nominees ranks lowest), so that nearby
-        quantiles are similar bars and a fit can move between them."""
-        ranks = self.draws.argsort(axis=0, kind="stable").argsort(axis=0, kind="stable").mean(axis=1)
+        their mean rank over the batch years up to ``ranked_until``; a year short of nominees ranks
+        lowest), so that nearby quantiles are similar bars and a fit can move between them. Only the
+        years of published batches rank: they are what a fit of the bar's quantile sees, so a national
+        variant that differs only in later years (an assumption about them) keeps every quantile's
+        trajectory, and a forecast against it stays paired with the installed one."""
+        cols = [k for k, y in enumerate(self.years) if self.ranked_until is None or y <= self.ranked_until]
+        draws = self.draws[:, cols] if cols else self.draws
+        ranks = draws.argsort(axis=0, kind="stable").argsort(axis=0, kind="stable").mean(axis=1)
         order = np.argsort(ranks, kind="stable")
         return int(order[min(int(q * len(order)), len(order) - 1)])
 
@@ -391,7 +402,7 @@ def national_bar(cfg: SimConfig) -> NationalBar | None:
     try:
         draws = np.array(bar["draws"], dtype=float)
         return NationalBar(tuple(int(y) for y in bar["years"]), draws, np.array(bar["noise"], dtype=float), path,
-                           created)
+                           created, max(now["sizes"], default=None))
     except (KeyError, TypeError, ValueError):
         raise InputError(f"miit.bar_file: {display(path)}: merit_bar must hold years, draws and noise") from None
 
