@@ -31,15 +31,14 @@ DRAWS_IMPORT = "from sim.model.draws import normal, normal_pair, uniform"
 
 
 def _cheap_draws() -> dict:
-    """``normal``/``normal_pair`` stand-ins that cost one mix (uniforms on about [-1.7, 1.7])."""
-    from sim.model.draws import GOLDEN, _mix
+    """``normal``/``normal_pair`` stand-ins that cost one mix: the firm's own ``uniform``, spread
+    over about [-1.7, 1.7] (a pair shares it)."""
+    from sim.model.draws import uniform
 
     @numba.njit(inline="always")
     def normal_pair(qkey, slot):
-        z = _mix(qkey + np.uint64(slot) * GOLDEN)
-        x = np.float64(z >> np.uint64(32)) * (2.0 / 4294967296.0) - 1.0
-        y = np.float64(z & np.uint64(0xFFFFFFFF)) * (2.0 / 4294967296.0) - 1.0
-        return 1.7 * x, 1.7 * y
+        x = 3.4 * uniform(qkey, slot) - 1.7
+        return x, -x
 
     @numba.njit(inline="always")
     def normal(qkey, slot):
