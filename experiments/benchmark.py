@@ -44,7 +44,9 @@ import numpy as np
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
-sys.path.insert(0, str(HERE))
+# this checkout's sim, the one _git_sha names, before the installed one: run from a git worktree,
+# these scripts time that worktree's code (profile_stages.py and normal_draw_cost.py import this first)
+sys.path[:0] = [str(HERE), str(ROOT)]
 
 
 def _config(region: str):
