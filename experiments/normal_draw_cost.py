@@ -1,16 +1,20 @@
-"""What the growth stage's normal draws cost: is a faster normal worth changing every result for?
+"""What the growth stage's normal draws cost, against a floor of one keyed mix per normal.
 
     python experiments/normal_draw_cost.py                  # national at 2024, 9 timings each
     python experiments/normal_draw_cost.py --repeats 15
 
-The growth stage (``sim.model.dynamics.grow``) is half of a national run (``profile_stages.py``),
-and each firm draws three standard normals in it (``sim.model.draws``: Marsaglia's polar method,
-a logarithm, a square root and a division each, and a rejection loop). This script builds the
-national model to the end of 2024, then times ``grow`` on that state twice, alternating: as it is,
-and with each normal replaced by one keyed mix scaled to a similar spread (not a normal: a floor
-for any faster exact method, e.g. a ziggurat, which costs about one mix and a table lookup). The
-difference is what the normals cost; both variants are compiled from the same source. Timings
-only: the stand-in changes results, so it never runs a model to the end.
+The growth stage (``sim.model.dynamics.grow``) is the largest part of a national run
+(``profile_stages.py``), and each firm draws three standard normals in it (``sim.model.draws``).
+This script builds the national model to the end of 2024, then times ``grow`` on that state twice,
+alternating: as it is, and with each normal replaced by one keyed mix scaled to a similar spread
+(not a normal: a floor for any exact method). The difference is what the normals cost; both
+variants are compiled from the same source. Timings only: the stand-in changes results, so it never
+runs a model to the end.
+
+It decided the draws' method: with Marsaglia's polar method (a logarithm, a square root and a
+division per pair) the normals cost 49-54 of 122-132 ns per firm and quarter (2026-12-07); the
+ziggurat that replaced it costs 5-12 ns over the floor (growth 77-101 ns). Run from a git worktree,
+it times that worktree's code (``benchmark.py`` puts its checkout first on the path).
 """
 
 from __future__ import annotations
@@ -71,7 +75,7 @@ def main() -> None:
 
     model = SMEModel(_config("national").model_copy(update={"end_year": 2024}), 0)
     simulate(model)
-    variants = {"polar normals (as now)": _dynamics(False), "one mix per normal (floor)": _dynamics(True)}
+    variants = {"normals as drawn now": _dynamics(False), "one mix per normal (floor)": _dynamics(True)}
     for mod in variants.values():
         mod.grow(model)  # compile
     spent: dict[str, list[float]] = {name: [] for name in variants}

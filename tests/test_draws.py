@@ -1,6 +1,7 @@
 """Each firm's own random draws (sim.draws): right distributions, independent across mechanisms,
 quarters and firms, and a pure function of the firm, so who else is drawn for never matters."""
 
+import numba
 import numpy as np
 import pytest
 from scipy import stats
@@ -28,6 +29,34 @@ def test_normals_are_standard_normal_in_body_and_tails():
     assert abs(z.mean()) < 5 / np.sqrt(N) and abs(z.var() - 1.0) < 0.02
     # the tails: P(|z| > 3) = 0.0027
     assert abs(np.mean(np.abs(z) > 3.0) - 0.0027) < 0.0006
+
+
+def test_both_normals_of_a_pair_are_standard_and_independent_into_the_ziggurats_tail():
+    """The ziggurat's layers, their edges and its tail beyond ``ZIG_R`` (3.65: 1 draw in 3,900) each
+    have their own code path; 4M draws put ~1,000 in the tail and ~40,000 through the edges."""
+    n = 4_000_000
+    a, b = _pairs(KEY, n)
+    np.testing.assert_array_equal(a[:1000], draws.normals(KEY, 5, 2, np.arange(1000)))  # normal: the first
+    p_tail = 2 * stats.norm.sf(draws.ZIG_R)
+    for z in (a, b):
+        assert stats.kstest(z, "norm").pvalue > 1e-3
+        assert abs(z.var() - 1.0) < 5 * np.sqrt(2 / n)
+        bins = np.searchsorted(stats.norm.ppf(np.linspace(0, 1, 201)[1:-1]), z)  # 200 equiprobable bins
+        assert stats.chisquare(np.bincount(bins, minlength=200)).pvalue > 1e-3
+        in_tail = np.abs(z) > draws.ZIG_R
+        assert abs(in_tail.mean() - p_tail) < 5 * np.sqrt(p_tail / n)
+        # and within the tail, the shape of a normal truncated at ZIG_R
+        assert stats.kstest(np.abs(z[in_tail]), stats.truncnorm(draws.ZIG_R, np.inf).cdf).pvalue > 1e-3
+    assert abs(np.corrcoef(a, b)[0, 1]) < 5 / np.sqrt(n)
+    assert abs(np.corrcoef(a * a, b * b)[0, 1]) < 5 / np.sqrt(n)
+
+
+@numba.njit
+def _pairs(key, n):
+    qkey, a, b = draws.quarter_key(key, 5, 2), np.empty(n), np.empty(n)
+    for i in range(n):
+        a[i], b[i] = draws.normal_pair(qkey, i)
+    return a, b
 
 
 @pytest.mark.parametrize("other", [(KEY + np.uint64(1), 7, 0), (KEY, 8, 0), (KEY, 7, 1)])
