@@ -403,9 +403,9 @@ def test_srdi_lists_before_the_scale_up_year_are_kept_for_the_strongest():
 
 def test_srdi_lists_after_the_tightening_hold_recognition_and_review_to_a_higher_line():
     """From ``calendar.t2_tightened_year`` the SRDI line is t2_line_after_tightening points higher at
-    recognition and at review alike (the criteria in force): under a line no firm reaches nobody is
-    listed and almost every title due is lost; the years before are untouched; at 0 points the run is the
-    one without the tightening."""
+    recognition and at review alike (the criteria in force): under a line only a perfect score reaches
+    (60 + 40 = 100 points) hardly anyone is listed and almost every title due is lost; the years before
+    are untouched; at 0 points the run is the one without the tightening."""
     def t2_flows(*overrides):
         df = run_one(chongqing("end_year=2022", "outcomes.report_years=[2022]", ENTRANT_LIKE_POOL, *overrides), 3)
         by_year = df.groupby("year")[["recognised_T2", "review_due_T2", "renewed_T2"]].sum()
@@ -414,7 +414,8 @@ def test_srdi_lists_after_the_tightening_hold_recognition_and_review_to_a_higher
     assert plain_after["recognised_T2"].sum() > 0 and plain_after["renewed_T2"].sum() > 0
     before, after, _ = t2_flows("+region.calendar.t2_tightened_year=2021", "+uncertainties.t2_line_after_tightening=40")
     assert before.equals(plain_before)
-    assert after["recognised_T2"].sum() == 0
+    listed, plain_listed = after["recognised_T2"].sum(), plain_after["recognised_T2"].sum()
+    assert listed <= 0.02 * plain_listed, (listed, plain_listed)
     # a review passes only with the experts' noise on a near-perfect score
     kept, plain_kept = (t["renewed_T2"].sum() / t["review_due_T2"].sum() for t in (after, plain_after))
     assert kept < 0.05 < 0.5 < plain_kept
