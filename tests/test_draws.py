@@ -90,3 +90,26 @@ def test_model_keys_follow_the_seed_and_differ_by_mechanism():
     slots = np.arange(50)
     np.testing.assert_array_equal(a.uniform("failure", slots), b.uniform("failure", slots))
     assert not np.array_equal(a.uniform("failure", slots), a.uniform("listing", slots))
+
+
+@numba.njit
+def _happens_both_ways(key, slots, lam):
+    fast, exact = np.empty(slots.size, dtype=np.bool_), np.empty(slots.size, dtype=np.bool_)
+    for j in range(slots.size):
+        fast[j] = draws.happens(key, slots[j], lam[j])
+        exact[j] = draws.uniform(key, slots[j]) < -np.expm1(-lam[j])
+    return fast, exact
+
+
+def test_happens_answers_as_the_exact_comparison_whatever_the_rate():
+    # rates from 1e-12 to 50 (log-uniform), and each firm's uniform placed right at its chance
+    # 1 - exp(-lam), where bounds that were too tight would answer wrongly
+    rng = np.random.default_rng(5)
+    qkey = draws.quarter_key(KEY, 0, 0)
+    lam = 10.0 ** rng.uniform(-12, np.log10(50), N)
+    fast, exact = _happens_both_ways(qkey, SLOTS, lam)
+    assert np.array_equal(fast, exact) and 0 < exact.sum() < N
+    u = draws.uniforms(KEY, 0, 0, SLOTS)  # the uniforms happens reads
+    at_edge = -np.log1p(-u) * (1.0 + rng.choice([-1e-15, 0.0, 1e-15], N))  # lam with 1 - exp(-lam) ~= u
+    fast, exact = _happens_both_ways(qkey, SLOTS, at_edge)
+    assert np.array_equal(fast, exact)

@@ -164,3 +164,23 @@ def test_a_model_turns_numpys_huge_page_advice_off_unless_the_user_set_it(user_s
         env["NUMPY_MADVISE_HUGEPAGE"] = user_setting
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True)
     assert out.stdout.strip().splitlines()[-1] == advice_after  # the advice in force before this call
+
+
+def test_the_lender_rations_each_area_by_score_within_its_capacity():
+    """Approved applications of an area whose amounts exceed its capacity are kept in descending
+    score (ties in application order) while their running total fits; other areas are untouched."""
+    from sim.model.institutions import Lender, _descending
+
+    rng = np.random.default_rng(2)
+    for n in (0, 1, 7, 500):
+        ties = rng.integers(0, 5, n).astype(float)  # many equal scores
+        assert np.array_equal(_descending(ties), np.argsort(-ties, kind="stable"))
+    lender = Lender(SMEModel(small(), 0))
+    area = np.array([0, 0, 0, 0, 1, 1])
+    logit = np.array([2.0, 5.0, 5.0, 1.0, 3.0, 4.0])
+    amount = np.array([4.0, 3.0, 3.0, 1.0, 10.0, 10.0])
+    u = np.zeros(6)  # every application approved before rationing
+    ok = lender.approve_by_area(area, logit, amount, u, np.array([7.0, 100.0]))
+    # area 0 keeps 5, 5 (total 6); 2.0 would take it to 10 > 7, and so everything after it is refused
+    assert ok.tolist() == [False, True, True, False, True, True]
+    assert lender.approve(logit[:4], amount[:4], u[:4], 7.0).tolist() == [False, True, True, False]

@@ -48,9 +48,15 @@ def quarter_key(key, quarter, draw):
 
 
 @numba.njit(cache=True, inline="always")
+def _draw(qkey, slot):
+    """Firm ``slot``'s 64-bit draw in the sequence ``qkey``: every uniform and normal starts here."""
+    return _mix(qkey + np.uint64(slot) * GOLDEN)
+
+
+@numba.njit(cache=True, inline="always")
 def uniform(qkey, slot):
     """Uniform on [0, 1) for firm ``slot`` (53 random bits)."""
-    return np.float64(_mix(qkey + np.uint64(slot) * GOLDEN) >> np.uint64(11)) * (1.0 / 9007199254740992.0)
+    return np.float64(_draw(qkey, slot) >> np.uint64(11)) * (1.0 / 9007199254740992.0)
 
 
 def _ziggurat_tables(layers: int = 256, r: float = 3.6541528853610088, v: float = 4.92867323399e-3):
@@ -90,16 +96,31 @@ def _ziggurat_tail(s, negative):
             return x - ZIG_R if negative else ZIG_R - x
 
 
+@numba.njit(cache=True, inline="always")
+def happens(qkey, slot, lam):
+    """Whether an event of rate ``lam`` (a Poisson mean) happens to firm ``slot``, at least once:
+    its uniform below 1 - exp(-lam). That chance lies in [lam (1 - lam/2), lam], so the uniform
+    settles almost every firm without ``expm1``; the bounds are widened by 1e-12, far beyond the
+    rounding of either side, so the answer is always the exact comparison's."""
+    u = uniform(qkey, slot)
+    if u < lam * (1.0 - 0.5 * lam) * (1.0 - 1e-12):
+        return True
+    return u < lam * (1.0 + 1e-12) and u < -np.expm1(-lam)
+
+
+@numba.njit(cache=True, inline="always")
+def _layer_and_position(h):
+    """A 32-bit word read as a ziggurat point: its low 8 bits pick a layer, the other 24 a signed
+    position in it (in units of the layer's width)."""
+    return h & np.uint64(0xFF), np.float64(h >> np.uint64(8)) * (2.0 / 16777216.0) - 1.0
+
+
 @numba.njit(cache=True)
-def _ziggurat_edge(h, s):
-    """The ziggurat's rare path (about 1 word in 100): the word fell outside its layer's core. The
-    rejection test, the tail and any further word come from the firm's own chain ``mix(s + k G)``,
-    keyed by the firm's draw, so no other firm's draw is touched."""
+def _ziggurat_edge(i, u, s):
+    """The ziggurat's rare path (about 1 word in 100): the point (layer ``i``, position ``u``) fell
+    outside its layer's core. The rejection test, the tail and any further word come from the
+    firm's own chain ``mix(s + k G)``, keyed by the firm's draw, so no other firm's draw is touched."""
     while True:
-        i = h & np.uint64(0xFF)
-        u = np.float64(h >> np.uint64(8)) * (2.0 / 16777216.0) - 1.0
-        if abs(u) < ZIG_RATIO[i]:
-            return u * ZIG_X[i]
         s += GOLDEN
         if i == 0:
             return _ziggurat_tail(s, u < 0.0)
@@ -109,19 +130,19 @@ def _ziggurat_edge(h, s):
         if f1 + _open_unit(_mix(s)) * (f0 - f1) < 1.0:
             return x
         s += GOLDEN
-        h = _mix(s) & _LOW32
+        i, u = _layer_and_position(_mix(s) & _LOW32)
+        if abs(u) < ZIG_RATIO[i]:
+            return u * ZIG_X[i]
 
 
 @numba.njit(cache=True, inline="always")
 def _ziggurat(h, s):
-    """A standard normal from the 32-bit word ``h``: its low 8 bits pick a layer, the other 24 a
-    signed position in it; inside the layer's core (99% of words) that is the normal, otherwise
-    ``_ziggurat_edge`` finishes the draw exactly."""
-    i = h & np.uint64(0xFF)
-    u = np.float64(h >> np.uint64(8)) * (2.0 / 16777216.0) - 1.0
+    """A standard normal from the 32-bit word ``h``: inside its layer's core (99% of words) the
+    point is the normal, otherwise ``_ziggurat_edge`` finishes the draw exactly."""
+    i, u = _layer_and_position(h)
     if abs(u) < ZIG_RATIO[i]:
         return u * ZIG_X[i]
-    return _ziggurat_edge(h, s)
+    return _ziggurat_edge(i, u, s)
 
 
 @numba.njit(cache=True, inline="always")
@@ -131,14 +152,14 @@ def normal_pair(qkey, slot):
     lookups: no logarithm or square root, which made the polar method it replaced 40% of the growth
     stage (``experiments/normal_draw_cost.py``). A rare rejected half continues on a chain of its own
     (the first from the draw, the second from its complement)."""
-    z = _mix(qkey + np.uint64(slot) * GOLDEN)
+    z = _draw(qkey, slot)
     return _ziggurat(z & _LOW32, z), _ziggurat(z >> np.uint64(32), ~z)
 
 
 @numba.njit(cache=True, inline="always")
 def normal(qkey, slot):
     """One standard normal for firm ``slot`` (the first of ``normal_pair``)."""
-    z = _mix(qkey + np.uint64(slot) * GOLDEN)
+    z = _draw(qkey, slot)
     return _ziggurat(z & _LOW32, z)
 
 

@@ -14,7 +14,7 @@ from collections import namedtuple
 import numba
 import numpy as np
 
-from sim.model.draws import normal, normal_pair, uniform
+from sim.model.draws import happens, normal, normal_pair, uniform
 from sim.model.firms import ALIVE, EXIT_CAUSES, FAILED, GRADUATED, IN_POOL, LISTED, LISTED_FIRM, OUTGREW
 from sim.model.policies import chain_leaders, subsidies
 from sim.model.rules import N_TIERS, T3
@@ -107,12 +107,13 @@ def _capability_and_ip(i, j, rd, rd_spend_q, keys, got, c, p):
            + p.voucher_capability * got.voucher[j])
     cap += _leader_value(got.data, c.leader[i], c.area[i])
     lam = p.ip_per_rd_million * rd_spend_q * (p.capability_ip_base + p.capability_ip_slope * min(cap, p.capability_ip_cap))
-    if uniform(keys.ip, i) < -np.expm1(-lam):
+    if happens(keys.ip, i, lam):
         c.ip[i] += 1
     if rd_spend_q >= p.capability_institution_min_rd and uniform(keys.institution, i) < p.rd_institution_rate:
         c.rd_institution[i] = True
-    c.high_tech[i] = rd >= p.capability_high_tech_min_rd and (
-        c.high_tech[i] or (c.ip[i] >= 1 and uniform(keys.high_tech, i) < p.high_tech_rate))
+    # ``&``/``|``, not ``and``/``or``: numba compiles short-circuits over the columns to slower code
+    c.high_tech[i] = (rd >= p.capability_high_tech_min_rd) & (
+        c.high_tech[i] | ((c.ip[i] >= 1) & (uniform(keys.high_tech, i) < p.high_tech_rate)))
     c.capability[i] = cap
     return cap
 

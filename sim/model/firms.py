@@ -156,11 +156,30 @@ def _beta_of_uniforms(k_share, i, a, b, floor):
     return min(max(ga / (ga + gb), floor), 1.0)
 
 
+# the criteria's indicators of one firm, as ufuncs: numpy code calls them on columns, compiled rules
+# (the lender's scorecard, the T1 and T2 criteria) on one firm, so each is written once
 @numba.vectorize(["float64(float64, float64, float64, float64)"], cache=True)
 def debt_ratio(debt, revenue, cash, assets_per_revenue):
-    """Liabilities over assets; assets are read as ``assets_per_revenue`` x annual revenue plus cash
-    (a ufunc: the criteria call it on columns, the lender's compiled loop on one firm)."""
+    """Liabilities over assets; assets are read as ``assets_per_revenue`` x annual revenue plus cash."""
     return debt / max(assets_per_revenue * revenue + max(cash, 0.0), EPS)
+
+
+@numba.vectorize(["float64(float64, float64)"], cache=True)
+def growth_rate(now, before):
+    """Growth from ``before`` to ``now`` (last year's revenue over the year before's, less one)."""
+    return now / max(before, EPS) - 1.0
+
+
+@numba.vectorize(["float64(int64, int64)"], cache=True)
+def years_since(born_step, step):
+    """A firm's age in years at ``step`` (its years in its niche: firms enter in their niche)."""
+    return (step - born_step) / QUARTERS_PER_YEAR
+
+
+@numba.vectorize(["float64(float64, float64)"], cache=True)
+def niche_share(revenue, niche_market):
+    """The firm's share of its national niche market."""
+    return revenue / niche_market
 
 
 Columns = namedtuple("Columns", list(COLUMNS))  # every column, for the compiled rules (``FirmPopulation.cols``)
@@ -277,13 +296,13 @@ class FirmPopulation:
 
     # ----------------------------------------------------------------------- derived indicators
     def age_years(self, idx: np.ndarray, step: int) -> np.ndarray:
-        return (step - self.born_step[idx]) / QUARTERS_PER_YEAR
+        return years_since(self.born_step[idx], step)
 
     def debt_ratio(self, idx: np.ndarray) -> np.ndarray:
         return debt_ratio(self.debt[idx], self.revenue[idx], self.cash[idx], self.p.balance_assets_per_revenue)
 
     def growth_last_year(self, idx: np.ndarray) -> np.ndarray:
-        return self.rev_y1[idx] / np.maximum(self.rev_y2[idx], EPS) - 1.0
+        return growth_rate(self.rev_y1[idx], self.rev_y2[idx])
 
     def growth_two_year_avg(self, idx: np.ndarray) -> np.ndarray:
         return np.sqrt(self.rev_y1[idx] / np.maximum(self.rev_y3[idx], EPS)) - 1.0
@@ -292,4 +311,4 @@ class FirmPopulation:
         return self.revenue[idx] < self.sme_ceiling[idx]
 
     def niche_share(self, idx: np.ndarray) -> np.ndarray:
-        return self.revenue[idx] / self.niche_market[idx]
+        return niche_share(self.revenue[idx], self.niche_market[idx])

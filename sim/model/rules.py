@@ -28,11 +28,13 @@ Simplifications (named here so a reader can weigh them):
 
 from __future__ import annotations
 
+from collections import namedtuple
+
 import numba
 import numpy as np
 
-from sim.core.schema import SimConfig, Steps
-from sim.model.firms import FirmPopulation
+from sim.core.schema import SimConfig, Steps, T2Score
+from sim.model.firms import FirmPopulation, debt_ratio, growth_rate, niche_share, years_since
 from sim.model.units import QUARTERS_PER_YEAR
 
 T0, T1, T2, T3 = 0, 1, 2, 3
@@ -42,29 +44,80 @@ PASS_SCORE = 60.0
 # thresholds that ``may_meet`` reads too (one place for each)
 T1_FULL_RD_INTENSITY = 0.05  # R&D intensity that alone gives T1's innovation floor (20 points)
 T2_MIN_RD_INTENSITY, T2_MIN_REVENUE = 0.03, 10.0  # SRDI hard criteria: last year's R&D share, revenue (M yuan)
+T2_MIN_YEARS = 2.0  # ... and years in its niche
 T3_MIN_MAIN_SHARE, T3_MIN_IP = 0.70, 2  # little giants: main-business share, class-I IP
 
 
-def _steps(x: np.ndarray, edges: list[float], points: list[float]) -> np.ndarray:
-    """Points for the band x falls in: edges ascending, points[i] for x >= edges[i] (0 below all)."""
-    out = np.zeros(np.shape(x))
-    for edge, pts in zip(edges, points):
-        out = np.where(x >= edge, pts, out)
-    return out
+@numba.njit(cache=True)
+def _band(x, edges, points):
+    """Points for the band ``x`` falls in: ``edges`` ascending, ``points[k]`` for x >= edges[k] (0
+    below every edge), as MIIT's score tables and ``Steps`` read."""
+    n = 0  # edges at or below x: counted without branching (bands are hit at random: ~3x faster)
+    for k in range(edges.size):
+        n += x >= edges[k]
+    return points[n - 1] if n > 0 else 0.0
+
+
+def _line(shift: float | np.ndarray, n: int) -> np.ndarray:
+    """The pass line of each of ``n`` firms: PASS_SCORE + ``shift`` (one shift for all, or one each)."""
+    return PASS_SCORE + np.broadcast_to(np.asarray(shift, dtype=np.float64), (n,))
 
 
 # ------------------------------------------------------------------------------------------- T1
+# the innovative-SME self-assessment, as far as the model reads it. Innovation: a class-I IP, and R&D
+# intensity by band; growth: revenue growth by band, and the debt ratio; specialisation: a strategic
+# emerging industry, and the main-business share by band. Each part has a floor.
+T1_IP_POINTS = 20.0
+T1_BAND_POINTS = np.array([5.0, 10.0, 15.0, 20.0])
+T1_RD_EDGES = np.array([0.01, 0.02, 0.03, T1_FULL_RD_INTENSITY])
+T1_GROWTH_EDGES = np.array([0.0, 0.05, 0.10, 0.15])
+T1_DEBT_GOOD_BELOW, T1_DEBT_GOOD_POINTS, T1_DEBT_FAIR_UP_TO, T1_DEBT_FAIR_POINTS = 0.55, 10.0, 0.75, 5.0
+T1_STRATEGIC_POINTS, T1_OTHER_INDUSTRY_POINTS = 10.0, 5.0
+T1_MAIN_SHARE_EDGES = np.array([0.50, 0.55, 0.60, 0.70])
+T1_MIN_INNOVATION, T1_MIN_GROWTH, T1_MIN_SPECIALISATION = 20.0, 15.0, 15.0
+
+
+@numba.njit(cache=True)
+def _t1_points(i, c, p):
+    """(innovation /40, growth /30, specialisation /30) of firm ``i``."""
+    innovation = (T1_IP_POINTS if c.ip[i] >= 1 else 0.0) + _band(c.rd_int_y1[i], T1_RD_EDGES, T1_BAND_POINTS)
+    dr = debt_ratio(c.debt[i], c.revenue[i], c.cash[i], p.balance_assets_per_revenue)
+    debt = T1_DEBT_GOOD_POINTS if dr < T1_DEBT_GOOD_BELOW else (T1_DEBT_FAIR_POINTS if dr <= T1_DEBT_FAIR_UP_TO else 0.0)
+    growth = _band(growth_rate(c.rev_y1[i], c.rev_y2[i]), T1_GROWTH_EDGES, T1_BAND_POINTS) + debt
+    industry = T1_STRATEGIC_POINTS if c.strategic[i] else T1_OTHER_INDUSTRY_POINTS
+    special = industry + _band(c.main_share[i], T1_MAIN_SHARE_EDGES, T1_BAND_POINTS)
+    return innovation, growth, special
+
+
+@numba.njit(cache=True)
+def _t1_subscores(idx, c, p):
+    innovation, growth, special = np.empty(idx.size), np.empty(idx.size), np.empty(idx.size)
+    for j in range(idx.size):
+        innovation[j], growth[j], special[j] = _t1_points(idx[j], c, p)
+    return innovation, growth, special
+
+
+@numba.njit(cache=True)
+def _t1_eligible(idx, c, p, line):
+    """A direct pass, or each part at its floor and the total at ``line``. The innovation floor
+    needs a class-I IP or R&D of at least 5% of revenue: only those firms are scored."""
+    out = np.empty(idx.size, dtype=np.bool_)
+    for j in range(idx.size):
+        i = idx[j]
+        if c.high_tech[i] | c.rd_institution[i]:
+            out[j] = True
+        elif (c.ip[i] >= 1) | (c.rd_int_y1[i] >= T1_FULL_RD_INTENSITY):
+            inn, gro, spe = _t1_points(i, c, p)
+            out[j] = ((inn + gro + spe >= line[j]) & (inn >= T1_MIN_INNOVATION) & (gro >= T1_MIN_GROWTH)
+                      & (spe >= T1_MIN_SPECIALISATION))
+        else:
+            out[j] = False
+    return out
+
+
 def t1_subscores(f: FirmPopulation, idx: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(innovation /40, growth /30, specialisation /30) of the innovative-SME self-assessment."""
-    innovation = np.where(f.ip[idx] >= 1, 20.0, 0.0) + _steps(
-        f.rd_int_y1[idx], [0.01, 0.02, 0.03, T1_FULL_RD_INTENSITY], [5, 10, 15, 20]
-    )
-    growth = _steps(f.growth_last_year(idx), [0.0, 0.05, 0.10, 0.15], [5, 10, 15, 20])
-    dr = f.debt_ratio(idx)
-    growth = growth + np.where(dr < 0.55, 10.0, np.where(dr <= 0.75, 5.0, 0.0))
-    special = np.where(f.strategic[idx], 10.0, 5.0) + _steps(
-        f.main_share[idx], [0.50, 0.55, 0.60, 0.70], [5, 10, 15, 20]
-    )
+    innovation, growth, special = _t1_subscores(idx, f.cols, f.p)
     return innovation, growth, special
 
 
@@ -73,69 +126,95 @@ def t1_score(f: FirmPopulation, idx: np.ndarray) -> np.ndarray:
 
 
 def t1_eligible(f: FirmPopulation, idx: np.ndarray, shift: float | np.ndarray = 0.0) -> np.ndarray:
-    """Score >= 60 (+shift) with innovation >= 20, growth >= 15, specialisation >= 15, or direct pass.
-
-    Innovation reaches 20 only with a class-I IP or R&D of at least 5% of revenue, so only those
-    firms are scored (most of a large pool has neither; the result is the same)."""
-    out = f.high_tech[idx] | f.rd_institution[idx]
-    scored = ~out & ((f.ip[idx] >= 1) | (f.rd_int_y1[idx] >= T1_FULL_RD_INTENSITY))
-    if scored.any():
-        inn, gro, spe = t1_subscores(f, idx[scored])
-        line = PASS_SCORE + (shift[scored] if np.ndim(shift) else shift)
-        out[scored] = (inn + gro + spe >= line) & (inn >= 20) & (gro >= 15) & (spe >= 15)
-    return out
+    """Score >= 60 (+shift) with innovation >= 20, growth >= 15, specialisation >= 15, or direct pass."""
+    return _t1_eligible(idx, f.cols, f.p, _line(shift, len(idx)))
 
 
 # ------------------------------------------------------------------------------------- T2, T3
+# the T2 score table (``behaviour.t2_score``) as the compiled criteria read it: each band table as
+# its edges and points, the rest as configured
+T2Table = namedtuple("T2Table", [
+    "main_share_edges", "main_share_points", "years_edges", "years_points", "margin_edges", "margin_points",
+    "debt_good_below", "debt_good_points", "debt_fair_up_to", "debt_fair_points", "digital_points",
+    "digital_capability", "leader_link_points", "niche_share_line", "niche_share_points",
+    "rd_edges", "rd_points", "ip_edges", "ip_points", "rd_institution_points"])
+
+
+def t2_table(t: T2Score) -> T2Table:
+    def band(steps: Steps) -> tuple[np.ndarray, np.ndarray]:
+        return np.asarray(steps.edges, dtype=np.float64), np.asarray(steps.points, dtype=np.float64)
+
+    return T2Table(*band(t.main_share), *band(t.years_in_niche), *band(t.margin), float(t.debt_good_below),
+                   float(t.debt_good_points), float(t.debt_fair_up_to), float(t.debt_fair_points),
+                   float(t.digital_points), float(t.digital_capability), float(t.leader_link_points),
+                   float(t.niche_share_line), float(t.niche_share_points), *band(t.rd_intensity),
+                   *band(t.class_one_ip), float(t.rd_institution_points))
+
+
+@numba.njit(cache=True)
+def _t2_points(i, c, p, t, step):
+    """Specialisation /25 + refinement /25 + distinctiveness /15 + innovation /35 of firm ``i``."""
+    special = (_band(c.main_share[i], t.main_share_edges, t.main_share_points)
+               + _band(years_since(c.born_step[i], step), t.years_edges, t.years_points))
+    dr = debt_ratio(c.debt[i], c.revenue[i], c.cash[i], p.balance_assets_per_revenue)
+    debt = t.debt_good_points if dr < t.debt_good_below else (t.debt_fair_points if dr <= t.debt_fair_up_to else 0.0)
+    digital = t.digital_points if (c.digital[i] | (c.capability[i] >= t.digital_capability)) else 0.0
+    refine = _band(c.margin[i], t.margin_edges, t.margin_points) + debt + digital
+    distinct = ((t.leader_link_points if c.leader[i] >= 0 else 0.0)
+                + (t.niche_share_points if niche_share(c.revenue[i], c.niche_market[i]) >= t.niche_share_line else 0.0))
+    innov = (_band(c.rd_int_y1[i], t.rd_edges, t.rd_points) + _band(c.ip[i], t.ip_edges, t.ip_points)
+             + (t.rd_institution_points if c.rd_institution[i] else 0.0))
+    return special + refine + distinct + innov
+
+
+@numba.njit(cache=True)
+def _t2_hard(i, c, step):
+    """>= 2 years in its niche; last-year R&D >= 1M yuan and >= 3% of revenue; revenue >= 10M yuan."""
+    return ((years_since(c.born_step[i], step) >= T2_MIN_YEARS) & (c.rd_int_y1[i] * c.rev_y1[i] >= 1.0)
+            & (c.rd_int_y1[i] >= T2_MIN_RD_INTENSITY) & (c.rev_y1[i] >= T2_MIN_REVENUE))
+
+
+@numba.njit(cache=True)
+def _t2_scores(idx, c, p, t, step):
+    out = np.empty(idx.size)
+    for j in range(idx.size):
+        out[j] = _t2_points(idx[j], c, p, t, step)
+    return out
+
+
+@numba.njit(cache=True)
+def _t2_eligible(idx, c, p, t, step, line, hard_only):
+    """The hard criteria, and (unless ``hard_only``) a score >= ``line``: only firms meeting the hard
+    criteria are scored."""
+    out = np.empty(idx.size, dtype=np.bool_)
+    for j in range(idx.size):
+        i = idx[j]
+        out[j] = _t2_hard(i, c, step) and (hard_only or _t2_points(i, c, p, t, step) >= line[j])
+    return out
+
+
 class Criteria:
     """The SRDI (T2) and little-giant (T3) criteria: MIIT's published thresholds, written here, with
     the model's readings of what MIIT leaves to experts (the T2 score table, how points move the T3
     thresholds) from ``behaviour``; a firm is an SME below its own size ceiling (``sme_ceiling``)."""
 
     def __init__(self, cfg: SimConfig) -> None:
-        self.score = cfg.behaviour.t2_score
+        self.score = t2_table(cfg.behaviour.t2_score)
         self.shift = cfg.behaviour.t3_shift
         self.miit = cfg.miit  # MIIT's rules by year (revenue floor, growth waiver at review)
         self.start_year = cfg.start_year
 
     def t2_score(self, f: FirmPopulation, idx: np.ndarray, step: int) -> np.ndarray:
         """Specialisation /25 + refinement /25 + distinctiveness /15 + innovation /35."""
-        t = self.score
-        years = f.age_years(idx, step)
-        special = _table(f.main_share[idx], t.main_share) + _table(years, t.years_in_niche)
-        dr = f.debt_ratio(idx)
-        refine = (
-            _table(f.margin[idx], t.margin)
-            + np.where(dr < t.debt_good_below, t.debt_good_points, np.where(dr <= t.debt_fair_up_to, t.debt_fair_points, 0.0))
-            + np.where(f.digital[idx] | (f.capability[idx] >= t.digital_capability), t.digital_points, 0.0)
-        )
-        distinct = (np.where(f.leader[idx] >= 0, t.leader_link_points, 0.0)
-                    + np.where(f.niche_share(idx) >= t.niche_share_line, t.niche_share_points, 0.0))
-        innov = (
-            _table(f.rd_int_y1[idx], t.rd_intensity)
-            + _table(f.ip[idx], t.class_one_ip)
-            + np.where(f.rd_institution[idx], t.rd_institution_points, 0.0)
-        )
-        return special + refine + distinct + innov
+        return _t2_scores(idx, f.cols, f.p, self.score, step)
 
-    @staticmethod
-    def t2_hard(f: FirmPopulation, idx: np.ndarray, step: int) -> np.ndarray:
+    def t2_hard(self, f: FirmPopulation, idx: np.ndarray, step: int) -> np.ndarray:
         """>= 2 years in its niche; last-year R&D >= 1M yuan and >= 3% of revenue; revenue >= 10M yuan."""
-        rd_spend = f.rd_int_y1[idx] * f.rev_y1[idx]
-        return (
-            (f.age_years(idx, step) >= 2.0)
-            & (rd_spend >= 1.0)
-            & (f.rd_int_y1[idx] >= T2_MIN_RD_INTENSITY)
-            & (f.rev_y1[idx] >= T2_MIN_REVENUE)
-        )
+        return _t2_eligible(idx, f.cols, f.p, self.score, step, _line(0.0, len(idx)), True)
 
     def t2_eligible(self, f: FirmPopulation, idx: np.ndarray, step: int, shift: float | np.ndarray = 0.0) -> np.ndarray:
-        """Hard criteria and score >= 60 (+shift); only firms meeting the hard criteria are scored."""
-        out = self.t2_hard(f, idx, step)
-        if out.any():
-            line = PASS_SCORE + (shift[out] if np.ndim(shift) else shift)
-            out[out] = self.t2_score(f, idx[out], step) >= line
-        return out
+        """Hard criteria and score >= 60 (+shift)."""
+        return _t2_eligible(idx, f.cols, f.p, self.score, step, _line(shift, len(idx)), False)
 
     def t3_tests(self, f: FirmPopulation, idx: np.ndarray, step: int, shift: float | np.ndarray = 0.0,
                  review: bool = False) -> dict[str, np.ndarray]:
@@ -197,10 +276,6 @@ def may_meet(tier, i, c):
     if tier == T3:
         return c.rd_institution[i] & (c.ip[i] >= T3_MIN_IP) & (c.main_share[i] >= T3_MIN_MAIN_SHARE)
     return True
-
-
-def _table(x: np.ndarray, steps: Steps) -> np.ndarray:
-    return _steps(x, steps.edges, steps.points)
 
 
 # ------------------------------------------------------------------------------------ calendar

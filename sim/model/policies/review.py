@@ -256,12 +256,12 @@ def _candidates(live, c, open_to, keys, p_apply, p_accept, lost, list_quarter):
     out = np.empty(live.size, dtype=live.dtype)
     n = 0
     for i in live:
-        if list_quarter and c.srdi_list[i] != list_quarter:
-            continue
-        if not (open_to[c.tier[i]] and rules.may_meet(round_tier, i, c)):
-            continue
-        if uniform(qk_apply, i) < p_apply[c.area[i]] and uniform(qk_accept, i) < p_accept:
-            if not (c.lost_step[i] == q and c.lost_tier[i] >= round_tier):
-                out[n] = i
-                n += 1
+        # every test evaluated, without branching (the draws are the firm's own, so drawing them for
+        # every firm changes nothing): the outcomes are unpredictable, and branches on them cost more
+        ok = (open_to[c.tier[i]] & rules.may_meet(round_tier, i, c) & (uniform(qk_apply, i) < p_apply[c.area[i]])
+              & (uniform(qk_accept, i) < p_accept) & ~((c.lost_step[i] == q) & (c.lost_tier[i] >= round_tier)))
+        if list_quarter:
+            ok &= c.srdi_list[i] == list_quarter
+        out[n] = i
+        n += ok
     return out[:n]
