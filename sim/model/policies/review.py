@@ -256,9 +256,11 @@ def _candidates(live, c, open_to, keys, p_apply, p_accept, lost, list_quarter):
     out = np.empty(live.size, dtype=live.dtype)
     n = 0
     for i in live:
-        # every test evaluated, without branching (the draws are the firm's own, so drawing them for
-        # every firm changes nothing): the outcomes are unpredictable, and branches on them cost more
-        ok = (open_to[c.tier[i]] & rules.may_meet(round_tier, i, c) & (uniform(qk_apply, i) < p_apply[c.area[i]])
+        if not open_to[c.tier[i]]:  # most firms share a tier: a branch the processor predicts
+            continue
+        # the other tests all evaluated, without branching (their outcomes are unpredictable; the
+        # draws are the firm's own, so drawing them for every firm changes nothing)
+        ok = (rules.may_meet(round_tier, i, c) & (uniform(qk_apply, i) < p_apply[c.area[i]])
               & (uniform(qk_accept, i) < p_accept) & ~((c.lost_step[i] == q) & (c.lost_tier[i] >= round_tier)))
         if list_quarter:
             ok &= c.srdi_list[i] == list_quarter
