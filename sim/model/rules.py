@@ -52,7 +52,7 @@ T3_MIN_MAIN_SHARE, T3_MIN_IP = 0.70, 2  # little giants: main-business share, cl
 def _band(x, edges, points):
     """Points for the band ``x`` falls in: ``edges`` ascending, ``points[k]`` for x >= edges[k] (0
     below every edge), as MIIT's score tables and ``Steps`` read."""
-    n = 0  # edges at or below x: counted without branching (bands are hit at random: ~3x faster)
+    n = 0  # edges at or below x, counted without branching: bands are hit at random
     for k in range(edges.size):
         n += x >= edges[k]
     return points[n - 1] if n > 0 else 0.0
@@ -117,8 +117,7 @@ def _t1_eligible(idx, c, p, line):
 
 def t1_subscores(f: FirmPopulation, idx: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(innovation /40, growth /30, specialisation /30) of the innovative-SME self-assessment."""
-    innovation, growth, special = _t1_subscores(idx, f.cols, f.p)
-    return innovation, growth, special
+    return _t1_subscores(idx, f.cols, f.p)
 
 
 def t1_score(f: FirmPopulation, idx: np.ndarray) -> np.ndarray:
