@@ -31,7 +31,7 @@ import numpy as np
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-DRAWS_IMPORT = "from sim.model.draws import normal, normal_pair, uniform"
+DRAWS_IMPORT = "from sim.model.draws import happens, normal, normal_pair, uniform"
 
 
 def _cheap_draws() -> dict:
@@ -59,7 +59,7 @@ def _dynamics(cheap: bool) -> types.ModuleType:
     assert DRAWS_IMPORT in src, "sim.model.dynamics no longer imports its draws as this script expects"
     mod = types.ModuleType("dynamics_timed")
     if cheap:
-        src = src.replace(DRAWS_IMPORT, "from sim.model.draws import uniform")
+        src = src.replace(DRAWS_IMPORT, "from sim.model.draws import happens, uniform")
         mod.__dict__.update(_cheap_draws())
     exec(compile(src, f"<dynamics, cheap={cheap}>", "exec"), mod.__dict__)
     return mod

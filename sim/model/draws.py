@@ -59,6 +59,18 @@ def uniform(qkey, slot):
     return np.float64(_draw(qkey, slot) >> np.uint64(11)) * (1.0 / 9007199254740992.0)
 
 
+@numba.njit(cache=True, inline="always")
+def happens(qkey, slot, lam):
+    """Whether an event of rate ``lam`` (a Poisson mean) happens to firm ``slot``, at least once:
+    its uniform below 1 - exp(-lam). That chance lies in [lam (1 - lam/2), lam], so the uniform
+    settles almost every firm without ``expm1``; the bounds are widened by 1e-12, far beyond the
+    rounding of either side, so the answer is always the exact comparison's."""
+    u = uniform(qkey, slot)
+    if u < lam * (1.0 - 0.5 * lam) * (1.0 - 1e-12):
+        return True
+    return u < lam * (1.0 + 1e-12) and u < -np.expm1(-lam)
+
+
 def _ziggurat_tables(layers: int = 256, r: float = 3.6541528853610088, v: float = 4.92867323399e-3):
     """Marsaglia & Tsang's (2000) 256 layers of equal area ``v`` under exp(-x^2/2), the base layer
     reaching ``r``, laid out as in Doornik's ZIGNOR (2005): ``x[i]`` the right edge of layer i (``x[0]``
@@ -94,18 +106,6 @@ def _ziggurat_tail(s, negative):
         y = np.log(_open_unit(_mix(s)))
         if -2.0 * y >= x * x:
             return x - ZIG_R if negative else ZIG_R - x
-
-
-@numba.njit(cache=True, inline="always")
-def happens(qkey, slot, lam):
-    """Whether an event of rate ``lam`` (a Poisson mean) happens to firm ``slot``, at least once:
-    its uniform below 1 - exp(-lam). That chance lies in [lam (1 - lam/2), lam], so the uniform
-    settles almost every firm without ``expm1``; the bounds are widened by 1e-12, far beyond the
-    rounding of either side, so the answer is always the exact comparison's."""
-    u = uniform(qkey, slot)
-    if u < lam * (1.0 - 0.5 * lam) * (1.0 - 1e-12):
-        return True
-    return u < lam * (1.0 + 1e-12) and u < -np.expm1(-lam)
 
 
 @numba.njit(cache=True, inline="always")

@@ -51,7 +51,7 @@ class Lender(mesa.Agent):
         its approvals in descending score while their running total fits."""
         approved = u < 1.0 / (1.0 + np.exp(-logit))
         for a in np.flatnonzero(np.bincount(area[approved], minlength=capacity.size)):
-            mine = np.flatnonzero(approved & (area == a)) if capacity.size > 1 else np.flatnonzero(approved)
+            mine = np.flatnonzero(approved & (area == a))
             if amount[mine].sum() > capacity[a]:
                 order = mine[_descending(logit[mine])]
                 approved[mine] = False

@@ -182,13 +182,20 @@ def _t2_scores(idx, c, p, t, step):
 
 
 @numba.njit(cache=True)
-def _t2_eligible(idx, c, p, t, step, line, hard_only):
-    """The hard criteria, and (unless ``hard_only``) a score >= ``line``: only firms meeting the hard
-    criteria are scored."""
+def _t2_hards(idx, c, step):
+    out = np.empty(idx.size, dtype=np.bool_)
+    for j in range(idx.size):
+        out[j] = _t2_hard(idx[j], c, step)
+    return out
+
+
+@numba.njit(cache=True)
+def _t2_eligible(idx, c, p, t, step, line):
+    """The hard criteria and a score >= ``line``: only firms meeting the hard criteria are scored."""
     out = np.empty(idx.size, dtype=np.bool_)
     for j in range(idx.size):
         i = idx[j]
-        out[j] = _t2_hard(i, c, step) and (hard_only or _t2_points(i, c, p, t, step) >= line[j])
+        out[j] = _t2_hard(i, c, step) and _t2_points(i, c, p, t, step) >= line[j]
     return out
 
 
@@ -209,11 +216,11 @@ class Criteria:
 
     def t2_hard(self, f: FirmPopulation, idx: np.ndarray, step: int) -> np.ndarray:
         """>= 2 years in its niche; last-year R&D >= 1M yuan and >= 3% of revenue; revenue >= 10M yuan."""
-        return _t2_eligible(idx, f.cols, f.p, self.score, step, _line(0.0, len(idx)), True)
+        return _t2_hards(idx, f.cols, step)
 
     def t2_eligible(self, f: FirmPopulation, idx: np.ndarray, step: int, shift: float | np.ndarray = 0.0) -> np.ndarray:
         """Hard criteria and score >= 60 (+shift)."""
-        return _t2_eligible(idx, f.cols, f.p, self.score, step, _line(shift, len(idx)), False)
+        return _t2_eligible(idx, f.cols, f.p, self.score, step, _line(shift, len(idx)))
 
     def t3_tests(self, f: FirmPopulation, idx: np.ndarray, step: int, shift: float | np.ndarray = 0.0,
                  review: bool = False) -> dict[str, np.ndarray]:
